@@ -15,6 +15,19 @@ public enum CascadeStage
     ONet = 3,
 }
 
+/// <summary>How R-Net and O-Net crops that reach past the image border are filled.</summary>
+public enum CropBorder
+{
+    /// <summary>The part outside the image is black (zero-valued pixels), as in the original MATLAB MTCNN. Default.</summary>
+    ZeroPad,
+
+    /// <summary>
+    /// The crop is clipped to the image and the visible part alone is resized to the network's input, as
+    /// facenet-pytorch does. Choose it to reproduce that library's results exactly.
+    /// </summary>
+    Clip,
+}
+
 /// <summary>
 /// Immutable detector settings with the paper's defaults (min face 20 px, pyramid factor 0.709, thresholds
 /// 0.6 / 0.7 / 0.7). Call <see cref="Validate"/> (the detector does) to check every value against its range.
@@ -52,6 +65,9 @@ public sealed record DetectorOptions
     /// Overlap (intersection over the smaller box) above which final faces suppress each other. Default 0.7; range (0, 1].
     /// </summary>
     public float ONetNmsThreshold { get; init; } = 0.7f;
+
+    /// <summary>How crops past the image border are filled. Default <see cref="CropBorder.ZeroPad"/> (the original's).</summary>
+    public CropBorder CropBorder { get; init; } = CropBorder.ZeroPad;
 
     /// <summary>Keep at most this many faces (highest scores first); 0 keeps all. Default 0; range [0, 100000].</summary>
     public int MaxFaces { get; init; }
@@ -111,6 +127,11 @@ public sealed record DetectorOptions
         if (MaxImagePixels is < 1 or > 500_000_000)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, "MaxImagePixels must be in [1, 500000000].");
+        }
+
+        if (!Enum.IsDefined(CropBorder))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CropBorder), CropBorder, "CropBorder must be ZeroPad or Clip.");
         }
 
         if (!Enum.IsDefined(LastStage))

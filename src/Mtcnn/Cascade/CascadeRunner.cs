@@ -1,0 +1,421 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Mtcnn.Inference;
+
+namespace Mtcnn.Cascade;
+
+/// <summary>
+/// The three-stage MTCNN cascade (spec section 3) with facenet-pytorch's arithmetic, except that crops reaching
+/// past the image border are zero-padded as in the original MATLAB code:
+/// pyramid (scales 12/minFace * factor^k while the short side stays >= 12, level size int(side * scale + 1)) →
+/// P-Net windows (prob >= t0) → NMS 0.5 per level → NMS 0.7 across levels → regression (box width x2 - x1) → square →
+/// R-Net on 24x24 crops (prob > t1) → NMS 0.7 → regression (width x2 - x1 + 1) → square → O-Net on 48x48 crops
+/// (prob > t2) → landmarks from the pre-regression box → regression → NMS 0.7 by intersection over the smaller box.
+/// </summary>
+internal sealed class CascadeRunner
+{
+    private const int CropChunk = 32;
+    private const int BandRows = 24;
+    private readonly Networks nets;
+    private readonly ConcurrentBag<Workspace> workspaces = [];
+    private readonly float inputOffset;
+    private readonly float inputScale;
+    private readonly bool bgr;
+
+    public CascadeRunner(Networks networks)
+    {
+        nets = networks;
+        bool reference = networks.Variant == ModelVariant.Reference;
+        inputOffset = reference ? 0f : 127.5f;
+        inputScale = reference ? 1f / 255f : 0.0078125f;
+        bgr = reference;
+    }
+
+    /// <summary>The scales of the pyramid for an image, as facenet-pytorch computes them (in double precision).</summary>
+    public static void PlanPyramid(int height, int width, DetectorOptions options, List<PyramidLevel> levels, PNet? pnet)
+    {
+        levels.Clear();
+
+        // The options hold floats; go through their shortest decimal form so that 0.709f becomes exactly 0.709.
+        double factor = double.Parse(options.ScaleFactor.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        double minFace = double.Parse(options.MinFaceSize.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        double scale = 12.0 / minFace;
+        double minl = Math.Min(height, width) * scale;
+        while (minl >= 12)
+        {
+            int hs = (int)((height * scale) + 1);
+            int ws = (int)((width * scale) + 1);
+            var (oh, ow) = pnet?.OutputSize(hs, ws) ?? (0, 0);
+            levels.Add(new PyramidLevel(scale, hs, ws, oh, ow));
+            scale *= factor;
+            minl *= factor;
+        }
+    }
+
+    public DetectionResult Run(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format,
+        DetectorOptions options, int degree, ImageContext ctx, CancellationToken cancellationToken)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        ctx.Integral.Build(pixels, width, height, stride, format, bgr);
+        long tPyramid = Stopwatch.GetTimestamp();
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var stage = options.LastStage;
+        bool collect = options.CollectStageCandidates;
+        IReadOnlyList<Candidate> pnetOut = [], rnetOut = [];
+        IReadOnlyList<Face> faces = [];
+
+        // Stage 1: P-Net over the pyramid.
+        RunPNet(options, degree, ctx, cancellationToken);
+        var cands = ctx.Candidates;
+        Nms(ctx, cands, options.PyramidNmsThreshold, OverlapKind.Union);
+        for (int i = 0; i < cands.Count; i++)
+        {
+            var w = cands[i];
+            BoxMath.Regress(ref w, plusOne: false);
+            cands[i] = w;
+        }
+
+        if (collect || stage == CascadeStage.PNet)
+        {
+            pnetOut = ToCandidates(cands);
+        }
+
+        int pnetCount = cands.Count;
+        long tPNet = Stopwatch.GetTimestamp();
+        long tRNet = tPNet, tONet = tPNet;
+        int rnetCount = 0, onetCount = 0;
+
+        if (stage >= CascadeStage.RNet)
+        {
+            SquareAll(cands);
+            RunCropNet(nets.R, options.RNetThreshold, options.CropBorder, degree, ctx, cancellationToken);
+            Nms(ctx, cands, options.RNetNmsThreshold, OverlapKind.Union);
+            for (int i = 0; i < cands.Count; i++)
+            {
+                var w = cands[i];
+                BoxMath.Regress(ref w, plusOne: true);
+                cands[i] = w;
+            }
+
+            if (collect || stage == CascadeStage.RNet)
+            {
+                rnetOut = ToCandidates(cands);
+            }
+
+            rnetCount = cands.Count;
+            tRNet = tONet = Stopwatch.GetTimestamp();
+        }
+
+        if (stage >= CascadeStage.ONet)
+        {
+            SquareAll(cands);
+            RunCropNet(nets.O, options.ONetThreshold, options.CropBorder, degree, ctx, cancellationToken);
+
+            // Landmarks are decoded against the box O-Net was given, before its regression.
+            int ostride = nets.O.OutputStride, lm = nets.O.ClassOutputs + 4;
+            bool interleaved = nets.Variant == ModelVariant.Reference;
+            var landmarks = new Point2F[cands.Count * 5];
+            for (int i = 0; i < cands.Count; i++)
+            {
+                var w = cands[i];
+                ReadOnlySpan<float> row = ctx.StageOutputs.AsSpan((w.Tag * ostride) + lm, 10);
+                float bw = w.X2 - w.X1 + 1, bh = w.Y2 - w.Y1 + 1;
+                for (int k = 0; k < 5; k++)
+                {
+                    float px = interleaved ? row[2 * k] : row[k];
+                    float py = interleaved ? row[(2 * k) + 1] : row[5 + k];
+                    landmarks[(i * 5) + k] = new Point2F((bw * px) + w.X1 - 1, (bh * py) + w.Y1 - 1);
+                }
+
+                w.Tag = i;
+                BoxMath.Regress(ref w, plusOne: true);
+                cands[i] = w;
+            }
+
+            Nms(ctx, cands, options.ONetNmsThreshold, OverlapKind.MinimumPlusOne);
+            int keep = options.MaxFaces > 0 ? Math.Min(options.MaxFaces, cands.Count) : cands.Count;
+            var list = new Face[keep];
+            for (int i = 0; i < keep; i++)
+            {
+                var w = cands[i];
+                int b = w.Tag * 5;
+                list[i] = new Face(w.Box, w.Score, new FaceLandmarks(landmarks[b], landmarks[b + 1], landmarks[b + 2], landmarks[b + 3], landmarks[b + 4]));
+            }
+
+            faces = list;
+            onetCount = keep;
+            tONet = Stopwatch.GetTimestamp();
+        }
+
+        if (options.MaxFaces > 0)
+        {
+            pnetOut = Truncate(pnetOut, options.MaxFaces, stage == CascadeStage.PNet);
+            rnetOut = Truncate(rnetOut, options.MaxFaces, stage == CascadeStage.RNet);
+        }
+
+        long tEnd = Stopwatch.GetTimestamp();
+        var timings = new DetectionTimings(
+            Stopwatch.GetElapsedTime(t0, tPyramid),
+            Stopwatch.GetElapsedTime(tPyramid, tPNet),
+            Stopwatch.GetElapsedTime(tPNet, tRNet),
+            Stopwatch.GetElapsedTime(tRNet, tONet),
+            Stopwatch.GetElapsedTime(t0, tEnd),
+            pnetCount,
+            rnetCount,
+            onetCount);
+        return new DetectionResult(width, height, faces, pnetOut, rnetOut, stage, timings);
+    }
+
+    private static IReadOnlyList<Candidate> Truncate(IReadOnlyList<Candidate> list, int max, bool isLast) =>
+        isLast && list.Count > max ? list.Take(max).ToArray() : list;
+
+    private static Candidate[] ToCandidates(List<Window> windows)
+    {
+        var result = new Candidate[windows.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = new Candidate(windows[i].Box, windows[i].Score);
+        }
+
+        return result;
+    }
+
+    private static void SquareAll(List<Window> windows)
+    {
+        for (int i = 0; i < windows.Count; i++)
+        {
+            var w = windows[i];
+            BoxMath.Square(ref w);
+            windows[i] = w;
+        }
+    }
+
+    private static void Nms(ImageContext ctx, List<Window> windows, float threshold, OverlapKind kind) =>
+        BoxMath.Nms(windows, threshold, kind, ctx.Order, ctx.Suppressed, ctx.Scratch);
+
+    private void RunPNet(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
+    {
+        var levels = ctx.Levels;
+        PlanPyramid(ctx.Integral.Height, ctx.Integral.Width, options, levels, nets.P);
+        var items = ctx.Items;
+        items.Clear();
+        for (int l = 0; l < levels.Count; l++)
+        {
+            var lv = levels[l];
+            if (lv.OutHeight <= 0 || lv.OutWidth <= 0)
+            {
+                continue;
+            }
+
+            for (int r = 0; r < lv.OutHeight; r += BandRows)
+            {
+                int rows = Math.Min(BandRows, lv.OutHeight - r);
+                items.Add(new PNetWorkItem(l, r, rows, (long)rows * lv.Width));
+            }
+        }
+
+        // Largest first, so that the small tail items fill the gaps at the end.
+        items.Sort((x, y) => y.Cost.CompareTo(x.Cost));
+        ctx.PrepareLists(items.Count, levels.Count);
+        float threshold = options.PNetThreshold;
+        ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], threshold, ws, ctx.ItemWindows[i]), ct);
+
+        // Gather each level's windows (items of a level in row order) and suppress within the level.
+        for (int i = 0; i < items.Count; i++)
+        {
+            ctx.LevelWindows[items[i].Level].AddRange(ctx.ItemWindows[i]);
+        }
+
+        ForEach(levels.Count, degree, (l, ws) =>
+        {
+            var list = ctx.LevelWindows[l];
+            list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
+            BoxMath.Nms(list, options.PNetNmsThreshold, OverlapKind.Union, [], [], ws.Windows);
+        }, ct);
+
+        ctx.Candidates.Clear();
+        for (int l = 0; l < levels.Count; l++)
+        {
+            ctx.Candidates.AddRange(ctx.LevelWindows[l]);
+        }
+    }
+
+    private void PNetItem(ImageContext ctx, PNetWorkItem item, float threshold, Workspace ws, List<Window> output)
+    {
+        var lv = ctx.Levels[item.Level];
+        var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
+        Span<float> input = ws.Input(rows * lv.Width * 3);
+        ctx.Integral.Resample(0, 0, ctx.Integral.Width, ctx.Integral.Height, lv.Width, lv.Height, firstRow, rows,
+            inputOffset, inputScale, input, ws.Ints(lv.Width * 3));
+        int scratch = nets.P.ScratchSize(rows, lv.Width);
+        Span<float> a = ws.A(scratch), b = ws.B(scratch);
+        var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);
+        int cs = nets.P.Head.OutputChannelStride;
+        bool softmax = nets.P.ClassOutputs == 2;
+        int reg = nets.P.ClassOutputs;
+
+        // Compare logits first and compute the probability only for windows that can pass.
+        float logitBound = threshold <= 0 ? float.NegativeInfinity : threshold >= 1 ? float.PositiveInfinity : MathF.Log(threshold / (1 - threshold)) - 1e-3f;
+        float scale = (float)lv.Scale;
+        for (int i = 0; i < oh; i++)
+        {
+            int gy = item.FirstRow + i;
+            for (int j = 0; j < ow; j++)
+            {
+                int o = ((i * rowPixels) + j) * cs;
+                float logit = softmax ? a[o + 1] - a[o] : a[o];
+                if (logit < logitBound)
+                {
+                    continue;
+                }
+
+                float p = 1f / (1f + MathF.Exp(-logit));
+                if (p < threshold)
+                {
+                    continue;
+                }
+
+                var w = new Window(
+                    MathF.Floor(((2 * j) + 1) / scale),
+                    MathF.Floor(((2 * gy) + 1) / scale),
+                    MathF.Floor(((2 * j) + 12) / scale),
+                    MathF.Floor(((2 * gy) + 12) / scale),
+                    p)
+                {
+                    Dx1 = a[o + reg],
+                    Dy1 = a[o + reg + 1],
+                    Dx2 = a[o + reg + 2],
+                    Dy2 = a[o + reg + 3],
+                    Tag = (gy * ow) + j,
+                };
+                output.Add(w);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Crops every candidate, runs the net, keeps candidates whose score exceeds <paramref name="threshold"/> with the
+    /// net's score and box regression. Each kept window's <see cref="Window.Tag"/> is its row in ctx.StageOutputs.
+    /// </summary>
+    private void RunCropNet(CropNet net, float threshold, CropBorder border, int degree, ImageContext ctx, CancellationToken ct)
+    {
+        var cands = ctx.Candidates;
+        int n = cands.Count;
+        int stride = net.OutputStride;
+        if (ctx.StageOutputs.Length < n * stride)
+        {
+            ctx.StageOutputs = new float[Math.Max(n * stride, ctx.StageOutputs.Length * 2)];
+        }
+
+        if (ctx.CropBoxes.Length < n * 4)
+        {
+            ctx.CropBoxes = new int[Math.Max(n * 4, ctx.CropBoxes.Length * 2)];
+        }
+
+        var boxes = ctx.CropBoxes;
+        int clipW = border == CropBorder.Clip ? ctx.Integral.Width : 0, clipH = border == CropBorder.Clip ? ctx.Integral.Height : 0;
+        for (int i = 0; i < n; i++)
+        {
+            // Candidates with an empty crop region cannot be a face: give them no box so they are dropped below.
+            if (!BoxMath.CropRegion(cands[i], clipW, clipH, out boxes[i * 4], out boxes[(i * 4) + 1], out boxes[(i * 4) + 2], out boxes[(i * 4) + 3]))
+            {
+                boxes[(i * 4) + 2] = 0;
+            }
+        }
+
+        int chunks = (n + CropChunk - 1) / CropChunk;
+        float[] outputs = ctx.StageOutputs;
+        int size = net.InputSize;
+        ForEach(chunks, degree, (c, ws) =>
+        {
+            int first = c * CropChunk, count = Math.Min(CropChunk, n - first);
+            Span<float> crops = ws.Input(count * net.InputLength);
+            Span<int> ints = ws.Ints(size * 3);
+            for (int k = 0; k < count; k++)
+            {
+                int bi = (first + k) * 4;
+                Span<float> dst = crops.Slice(k * net.InputLength, net.InputLength);
+                if (boxes[bi + 2] <= 0)
+                {
+                    dst.Clear();
+                    continue;
+                }
+
+                ctx.Integral.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
+            }
+
+            net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
+                ws.Dense(net.DenseSize(count)), outputs.AsSpan(first * stride, count * stride));
+        }, ct);
+
+        bool softmax = net.ClassOutputs == 2;
+        int reg = net.ClassOutputs;
+        var kept = ctx.Scratch;
+        kept.Clear();
+        for (int i = 0; i < n; i++)
+        {
+            if (boxes[(i * 4) + 2] <= 0)
+            {
+                continue;
+            }
+
+            ReadOnlySpan<float> row = outputs.AsSpan(i * stride, stride);
+            float logit = softmax ? row[1] - row[0] : row[0];
+            float p = 1f / (1f + MathF.Exp(-logit));
+            if (!(p > threshold))
+            {
+                continue;
+            }
+
+            var w = cands[i];
+            w.Score = p;
+            w.Dx1 = row[reg];
+            w.Dy1 = row[reg + 1];
+            w.Dx2 = row[reg + 2];
+            w.Dy2 = row[reg + 3];
+            w.Tag = i;
+            kept.Add(w);
+        }
+
+        cands.Clear();
+        cands.AddRange(kept);
+    }
+
+    private void ForEach(int count, int degree, Action<int, Workspace> body, CancellationToken ct)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        if (degree <= 1 || count == 1)
+        {
+            var ws = Rent();
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    body(i, ws);
+                }
+            }
+            finally
+            {
+                workspaces.Add(ws);
+            }
+
+            return;
+        }
+
+        var po = new ParallelOptions { MaxDegreeOfParallelism = degree, CancellationToken = ct };
+        Parallel.For(0, count, po, Rent, (i, _, ws) =>
+        {
+            body(i, ws);
+            return ws;
+        }, workspaces.Add);
+    }
+
+    private Workspace Rent() => workspaces.TryTake(out var ws) ? ws : new Workspace();
+}

@@ -1,0 +1,135 @@
+namespace Mtcnn.Cascade;
+
+/// <summary>
+/// Summed-area table of an 8-bit image, per colour channel in the network's channel order. Every resampling the
+/// cascade does (pyramid levels and the 24/48 crops) is area averaging as PyTorch's adaptive average pooling
+/// defines it: output pixel i of n averages input pixels floor(i*in/n) .. ceil((i+1)*in/n)-1. With the table each
+/// output pixel costs four lookups per channel, whatever the window size, and the sums are exact integers.
+/// </summary>
+/// <remarks>
+/// Entries are unsigned 32-bit and allowed to wrap: a window sum computed with wrapping arithmetic is exact as long
+/// as the true sum is below 2^32 (any window under 16.8 million pixels), far beyond what MTCNN asks for.
+/// Crops that reach past the border count the outside as zero-valued pixels (the original MTCNN's zero padding)
+/// while dividing by the full window area.
+/// </remarks>
+internal sealed class IntegralImage
+{
+    private uint[] table = [];
+
+    /// <summary>Image width in pixels.</summary>
+    public int Width { get; private set; }
+
+    /// <summary>Image height in pixels.</summary>
+    public int Height { get; private set; }
+
+    private int RowLength => (Width + 1) * 3;
+
+    /// <summary>
+    /// Builds the table for the pixels. <paramref name="bgr"/> selects the channel order of the
+    /// output (false: R, G, B as the original nets expect).
+    /// </summary>
+    public void Build(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, bool bgr)
+    {
+        Width = width;
+        Height = height;
+        long needed = (long)(width + 1) * (height + 1) * 3;
+        if (table.Length < needed)
+        {
+            table = new uint[needed];
+        }
+
+        int bpp = ImageData.BytesPerPixelOf(format);
+        bool srcBgr = format is PixelFormat.Bgr24 or PixelFormat.Bgra32;
+        bool swap = format != PixelFormat.Gray8 && srcBgr != bgr;
+        int c0 = swap ? 2 : 0, c2 = swap ? 0 : 2;
+        int rl = RowLength;
+        Array.Clear(table, 0, rl);
+        for (int y = 0; y < height; y++)
+        {
+            ReadOnlySpan<byte> row = pixels.Slice(y * stride, width * bpp);
+            Span<uint> prev = table.AsSpan(y * rl, rl);
+            Span<uint> cur = table.AsSpan((y + 1) * rl, rl);
+            cur[0] = cur[1] = cur[2] = 0;
+            uint s0 = 0, s1 = 0, s2 = 0;
+            if (bpp == 1)
+            {
+                for (int x = 0; x < width; x++)
+                {
+                    uint v = row[x];
+                    s0 += v;
+                    s1 += v;
+                    s2 += v;
+                    int o = (x + 1) * 3;
+                    cur[o] = unchecked(prev[o] + s0);
+                    cur[o + 1] = unchecked(prev[o + 1] + s1);
+                    cur[o + 2] = unchecked(prev[o + 2] + s2);
+                }
+            }
+            else
+            {
+                for (int x = 0, i = 0; x < width; x++, i += bpp)
+                {
+                    s0 += row[i + c0];
+                    s1 += row[i + 1];
+                    s2 += row[i + c2];
+                    int o = (x + 1) * 3;
+                    cur[o] = unchecked(prev[o] + s0);
+                    cur[o + 1] = unchecked(prev[o + 1] + s1);
+                    cur[o + 2] = unchecked(prev[o + 2] + s2);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Window bounds of area resampling <paramref name="inLength"/> samples (starting at <paramref name="origin"/>)
+    /// to <paramref name="outLength"/>: output i covers [start[i], end[i]) in image coordinates, clamped to
+    /// [0, <paramref name="limit"/>]; <paramref name="counts"/> gets each unclamped window length.
+    /// </summary>
+    public static void Windows(int origin, int inLength, int outLength, int limit, Span<int> start, Span<int> end, Span<int> counts)
+    {
+        for (int i = 0; i < outLength; i++)
+        {
+            long s = (long)i * inLength / outLength;
+            long e = (((long)(i + 1) * inLength) + outLength - 1) / outLength;
+            counts[i] = (int)(e - s);
+            start[i] = (int)Math.Clamp(origin + s, 0, limit);
+            end[i] = (int)Math.Clamp(origin + e, 0, limit);
+        }
+    }
+
+    /// <summary>
+    /// Writes rows [<paramref name="firstRow"/>, +<paramref name="rows"/>) of the area-resampled image of size
+    /// <paramref name="outHeight"/> x <paramref name="outWidth"/> (the region <paramref name="x0"/>, <paramref name="y0"/>,
+    /// <paramref name="regionWidth"/> x <paramref name="regionHeight"/> of the image, zero outside the image) as
+    /// channels-last floats <c>(mean - offset) * scale</c>.
+    /// </summary>
+    public void Resample(int x0, int y0, int regionWidth, int regionHeight, int outWidth, int outHeight, int firstRow, int rows,
+        float offset, float scale, Span<float> destination, Span<int> scratch)
+    {
+        Span<int> xs = scratch[..outWidth], xe = scratch.Slice(outWidth, outWidth), xc = scratch.Slice(2 * outWidth, outWidth);
+        Windows(x0, regionWidth, outWidth, Width, xs, xe, xc);
+        int rl = RowLength;
+        ReadOnlySpan<uint> t = table;
+        for (int r = 0; r < rows; r++)
+        {
+            int i = firstRow + r;
+            long ys = (long)i * regionHeight / outHeight;
+            long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
+            int rowCount = (int)(ye - ys);
+            int top = (int)Math.Clamp(y0 + ys, 0, Height), bottom = (int)Math.Clamp(y0 + ye, 0, Height);
+            ReadOnlySpan<uint> tTop = t.Slice(top * rl, rl), tBottom = t.Slice(bottom * rl, rl);
+            Span<float> dst = destination.Slice(r * outWidth * 3, outWidth * 3);
+            for (int j = 0; j < outWidth; j++)
+            {
+                int a = xs[j] * 3, b = xe[j] * 3;
+                float inv = 1f / (rowCount * xc[j]);
+                for (int c = 0; c < 3; c++)
+                {
+                    uint sum = unchecked(tBottom[b + c] - tBottom[a + c] - tTop[b + c] + tTop[a + c]);
+                    dst[(j * 3) + c] = ((sum * inv) - offset) * scale;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+namespace Mtcnn.Cascade;
+
+/// <summary>
+/// Scratch memory of one worker thread. Buffers grow to the largest size seen and are then reused, so a detector
+/// that keeps seeing images of similar sizes stops allocating.
+/// </summary>
+internal sealed class Workspace
+{
+    private float[] input = [];
+    private float[] a = [];
+    private float[] b = [];
+    private float[] flat = [];
+    private float[] dense = [];
+    private float[] output = [];
+    private int[] ints = [];
+
+    /// <summary>Windows found by the current P-Net work item.</summary>
+    public List<Window> Windows { get; } = [];
+
+    public Span<float> Input(int n) => Grow(ref input, n);
+
+    public Span<float> A(int n) => Grow(ref a, n);
+
+    public Span<float> B(int n) => Grow(ref b, n);
+
+    public Span<float> Flat(int n) => Grow(ref flat, n);
+
+    public Span<float> Dense(int n) => Grow(ref dense, n);
+
+    public Span<float> Output(int n) => Grow(ref output, n);
+
+    public Span<int> Ints(int n) => Grow(ref ints, n);
+
+    private static Span<T> Grow<T>(ref T[] array, int n)
+    {
+        if (array.Length < n)
+        {
+            array = new T[Math.Max(n, array.Length + (array.Length / 2))];
+        }
+
+        return array.AsSpan(0, n);
+    }
+}
+
+/// <summary>Per-call state of one image: the integral image, pyramid plan, and candidate lists. Reused across calls.</summary>
+internal sealed class ImageContext
+{
+    public IntegralImage Integral { get; } = new();
+
+    public List<PyramidLevel> Levels { get; } = [];
+
+    public List<PNetWorkItem> Items { get; } = [];
+
+    public List<List<Window>> ItemWindows { get; } = [];
+
+    public List<List<Window>> LevelWindows { get; } = [];
+
+    public List<Window> Candidates { get; } = [];
+
+    public List<Window> Scratch { get; } = [];
+
+    public List<int> Order { get; } = [];
+
+    public List<bool> Suppressed { get; } = [];
+
+    public float[] StageOutputs { get; set; } = [];
+
+    public int[] CropBoxes { get; set; } = [];
+
+    /// <summary>Makes sure the per-item and per-level window lists exist, all empty.</summary>
+    public void PrepareLists(int items, int levels)
+    {
+        while (ItemWindows.Count < items)
+        {
+            ItemWindows.Add([]);
+        }
+
+        while (LevelWindows.Count < levels)
+        {
+            LevelWindows.Add([]);
+        }
+
+        foreach (var l in ItemWindows)
+        {
+            l.Clear();
+        }
+
+        foreach (var l in LevelWindows)
+        {
+            l.Clear();
+        }
+    }
+}
+
+/// <summary>One pyramid level: its scale and size.</summary>
+internal readonly record struct PyramidLevel(double Scale, int Height, int Width, int OutHeight, int OutWidth);
+
+/// <summary>A band of P-Net output rows of one level, the unit of parallel work.</summary>
+internal readonly record struct PNetWorkItem(int Level, int FirstRow, int Rows, long Cost);

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using Mtcnn.Cascade;
+using Mtcnn.Inference;
+
+namespace Mtcnn;
+
+/// <summary>
+/// MTCNN face detector (Zhang et al. 2016): finds faces, their scores and five landmarks in 8-bit images.
+/// Construct once and reuse: construction prepares the networks; detection then reuses pooled buffers.
+/// </summary>
+/// <remarks>
+/// <para><b>Thread safety.</b> All members are safe to call from any number of threads at once. Concurrent
+/// <see cref="Detect(ImageData, CancellationToken)"/> calls each take their own scratch memory from an internal pool;
+/// the networks and options are immutable. Results are immutable values.</para>
+/// <para><b>Parallelism.</b> One call splits its pyramid into row bands and its crops into batches and runs them on up
+/// to <see cref="DetectorOptions.MaxDegreeOfParallelism"/> threads; <see cref="DetectBatch"/> runs whole images in
+/// parallel instead, each on one thread.</para>
+/// </remarks>
+public sealed class FaceDetector
+{
+    private readonly CascadeRunner runner;
+    private readonly ConcurrentBag<ImageContext> contexts = [];
+
+    /// <summary>Creates a detector.</summary>
+    /// <param name="options">Settings; null uses <see cref="DetectorOptions.Default"/>. Validated here.</param>
+    /// <param name="weights">Network weights; null uses the embedded original weights (<see cref="MtcnnWeights.Default"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="MtcnnFormatException">The weights lack a tensor or have a wrong shape.</exception>
+    public FaceDetector(DetectorOptions? options = null, MtcnnWeights? weights = null)
+        : this(options, weights, Simd.Best)
+    {
+    }
+
+    internal FaceDetector(DetectorOptions? options, MtcnnWeights? weights, SimdLevel level)
+    {
+        Options = (options ?? DetectorOptions.Default).Validate();
+        Weights = weights ?? MtcnnWeights.Default;
+        Networks = new Networks(Weights, level);
+        runner = new CascadeRunner(Networks);
+    }
+
+    /// <summary>The validated settings.</summary>
+    public DetectorOptions Options { get; }
+
+    /// <summary>The weights in use.</summary>
+    public MtcnnWeights Weights { get; }
+
+    internal Networks Networks { get; }
+
+    /// <summary>Detects faces in one image.</summary>
+    /// <param name="image">The pixels. An image smaller than 12 pixels on a side (or smaller than the minimum face size) gives an empty result.</param>
+    /// <param name="cancellationToken">Stops the work between bands and crop batches.</param>
+    /// <returns>Faces in descending score order, plus stage candidates if requested and timings.</returns>
+    /// <exception cref="ArgumentException">The image is the default (empty) value.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The image has more pixels than <see cref="DetectorOptions.MaxImagePixels"/>.</exception>
+    public DetectionResult Detect(ImageData image, CancellationToken cancellationToken = default) =>
+        Detect(image, Options.EffectiveParallelism, cancellationToken);
+
+    /// <summary>Detects faces in pixels given as a span (no copy is made).</summary>
+    /// <param name="pixels">Pixel bytes, first row first.</param>
+    /// <param name="width">Width in pixels.</param>
+    /// <param name="height">Height in pixels.</param>
+    /// <param name="format">Byte layout of a pixel.</param>
+    /// <param name="stride">Bytes from one row to the next; 0 means tightly packed.</param>
+    /// <param name="cancellationToken">Stops the work between bands and crop batches.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is invalid, the buffer is too short, or the image is too large.</exception>
+    public DetectionResult Detect(ReadOnlySpan<byte> pixels, int width, int height, PixelFormat format, int stride = 0, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        int bpp = ImageData.BytesPerPixelOf(format);
+        if (stride == 0)
+        {
+            stride = width * bpp;
+        }
+
+        if (stride < width * bpp)
+        {
+            throw new ArgumentOutOfRangeException(nameof(stride), stride, $"The stride must be at least width * {bpp} = {width * bpp} bytes.");
+        }
+
+        long needed = ((long)(height - 1) * stride) + ((long)width * bpp);
+        if (pixels.Length < needed)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pixels), pixels.Length, $"A {width}x{height} {format} image with stride {stride} needs at least {needed} bytes.");
+        }
+
+        return DetectCore(pixels, width, height, stride, format, Options.EffectiveParallelism, cancellationToken);
+    }
+
+    /// <summary>
+    /// Detects faces in many images of any sizes, several images at a time on up to
+    /// <see cref="DetectorOptions.MaxDegreeOfParallelism"/> threads. Results are in input order.
+    /// </summary>
+    /// <param name="images">The images.</param>
+    /// <param name="cancellationToken">Stops the batch.</param>
+    /// <exception cref="ArgumentException">An image is empty (the message gives its index).</exception>
+    public IReadOnlyList<DetectionResult> DetectBatch(IReadOnlyList<ImageData> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var results = new DetectionResult[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            if (images[i].IsEmpty)
+            {
+                throw new ArgumentException($"Image {i} of the batch is empty.", nameof(images));
+            }
+        }
+
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Options.EffectiveParallelism, CancellationToken = cancellationToken };
+        Parallel.For(0, images.Count, po, i => results[i] = Detect(images[i], 1, cancellationToken));
+        return results;
+    }
+
+    private DetectionResult Detect(ImageData image, int degree, CancellationToken cancellationToken)
+    {
+        if (image.IsEmpty)
+        {
+            throw new ArgumentException("The image is empty (default ImageData).", nameof(image));
+        }
+
+        return DetectCore(image.Pixels.Span, image.Width, image.Height, image.Stride, image.Format, degree, cancellationToken);
+    }
+
+    private DetectionResult DetectCore(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, int degree, CancellationToken cancellationToken)
+    {
+        if ((long)width * height > Options.MaxImagePixels)
+        {
+            throw new ArgumentOutOfRangeException(nameof(pixels), $"The image has {(long)width * height} pixels ({width}x{height}); the limit (MaxImagePixels) is {Options.MaxImagePixels}.");
+        }
+
+        var ctx = contexts.TryTake(out var c) ? c : new ImageContext();
+        try
+        {
+            return runner.Run(pixels, width, height, stride, format, Options, degree, ctx, cancellationToken);
+        }
+        finally
+        {
+            contexts.Add(ctx);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Mtcnn.Inference;
+
+/// <summary>
+/// A convolution (stride 1, no padding) or fully connected layer with an optional fused PReLU, prepared for the
+/// vector kernels. Fully connected layers are 1x1 convolutions over a row of N samples.
+/// </summary>
+/// <remarks>
+/// Activations are channels-last: pixel p of a tensor starts at <c>p * ChannelStride</c> floats, where the channel
+/// stride is the channel count rounded up to the vector width (padding lanes hold zeros). A tensor's rows are
+/// <c>rowPixels</c> pixels apart, which may exceed the valid width: a convolution computes every position of the
+/// flattened run <c>[0, (Ho - 1) * rowPixels + Wo)</c> and leaves the <c>k - 1</c> positions at each row's end as
+/// don't-care values. That keeps the inner loop a single long run (good for 8-pixel register blocking on 22-pixel
+/// rows) at the cost of a few wasted columns.
+/// Weights are packed per output-channel block as [block][tap][input channel][lane], so the kernel streams them
+/// linearly while it broadcasts one input value to all lanes of a block.
+/// </remarks>
+internal sealed class ConvLayer
+{
+    /// <summary>Pixels the vector kernels compute at once (register blocking).</summary>
+    private const int PixelBlock = 8;
+
+    private readonly float[] packed;
+    private readonly float[] bias;
+    private readonly float[] alpha;
+    private readonly int segmentLength; // input values per tap segment
+    private readonly bool mergeRows;    // one segment per kernel row (tightly packed input)
+
+    /// <summary>Prepares a layer from OIHW weights.</summary>
+    /// <param name="weightOihw">Weights [cout, cin, k, k].</param>
+    /// <param name="biasValues">Bias [cout].</param>
+    /// <param name="preluSlopes">PReLU slopes [cout] or [1] (shared), or null for a linear layer.</param>
+    /// <param name="cout">Output channels.</param>
+    /// <param name="hasPrelu">Whether a PReLU follows.</param>
+    /// <param name="cin">Input channels.</param>
+    /// <param name="k">Kernel size.</param>
+    /// <param name="inputChannelStride">Channel stride of the input tensor (at least <paramref name="cin"/>).</param>
+    /// <param name="level">Kernel family; fixes the lane count of the packing.</param>
+    public ConvLayer(ReadOnlySpan<float> weightOihw, ReadOnlySpan<float> biasValues, ReadOnlySpan<float> preluSlopes, bool hasPrelu,
+        int cout, int cin, int k, int inputChannelStride, SimdLevel level)
+    {
+        Level = level;
+        Lanes = Simd.LanesOf(level);
+        K = k;
+        Cin = cin;
+        Cout = cout;
+        InputChannelStride = inputChannelStride;
+        Blocks = (cout + Lanes - 1) / Lanes;
+        OutputChannelStride = Blocks * Lanes;
+        HasPrelu = hasPrelu;
+
+        // When the input is tightly packed (stride == cin) a kernel row's k pixels are contiguous: one segment per ky.
+        mergeRows = inputChannelStride == cin;
+        segmentLength = mergeRows ? k * cin : cin;
+
+        int taps = k * k * cin;
+        packed = new float[Blocks * taps * Lanes];
+        for (int o = 0; o < cout; o++)
+        {
+            int b = o / Lanes, lane = o % Lanes;
+            for (int ky = 0; ky < k; ky++)
+            {
+                for (int kx = 0; kx < k; kx++)
+                {
+                    for (int i = 0; i < cin; i++)
+                    {
+                        int tap = (((ky * k) + kx) * cin) + i;
+                        packed[(((b * taps) + tap) * Lanes) + lane] = weightOihw[(((((o * cin) + i) * k) + ky) * k) + kx];
+                    }
+                }
+            }
+        }
+
+        bias = new float[OutputChannelStride];
+        alpha = new float[OutputChannelStride];
+        biasValues[..cout].CopyTo(bias);
+        if (hasPrelu)
+        {
+            for (int o = 0; o < cout; o++)
+            {
+                alpha[o] = preluSlopes.Length == 1 ? preluSlopes[0] : preluSlopes[o];
+            }
+        }
+    }
+
+    /// <summary>The kernel family the weights are packed for.</summary>
+    public SimdLevel Level { get; }
+
+    /// <summary>Vector lanes (output channels per block).</summary>
+    public int Lanes { get; }
+
+    /// <summary>Kernel size.</summary>
+    public int K { get; }
+
+    /// <summary>Input channels used.</summary>
+    public int Cin { get; }
+
+    /// <summary>Output channels.</summary>
+    public int Cout { get; }
+
+    /// <summary>Output channel blocks of <see cref="Lanes"/>.</summary>
+    public int Blocks { get; }
+
+    /// <summary>Expected channel stride of the input.</summary>
+    public int InputChannelStride { get; }
+
+    /// <summary>Channel stride of the output (<see cref="Cout"/> rounded up to the lanes).</summary>
+    public int OutputChannelStride { get; }
+
+    /// <summary>True when a PReLU follows the convolution.</summary>
+    public bool HasPrelu { get; }
+
+    /// <summary>Multiply-adds per output position.</summary>
+    public long MacsPerPosition => (long)K * K * Cin * Cout;
+
+    /// <summary>
+    /// Computes output positions <c>[first, first + count)</c> of the flattened run. Input position p's window starts
+    /// at input pixel p; output position p is written at <c>p * OutputChannelStride</c>.
+    /// </summary>
+    /// <param name="input">Input tensor.</param>
+    /// <param name="output">Output tensor.</param>
+    /// <param name="first">First output position.</param>
+    /// <param name="count">Number of output positions.</param>
+    /// <param name="inputRowPixels">Row length of the input in pixels (irrelevant for 1x1 layers).</param>
+    public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, int first, int count, int inputRowPixels)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        int segments = mergeRows ? K : K * K;
+        int* seg = stackalloc int[segments];
+        for (int g = 0; g < segments; g++)
+        {
+            int ky = mergeRows ? g : g / K;
+            int kx = mergeRows ? 0 : g % K;
+            seg[g] = ((ky * inputRowPixels) + kx) * InputChannelStride;
+        }
+
+        fixed (float* pin = input)
+        fixed (float* pout = output)
+        fixed (float* pw = packed)
+        fixed (float* pb = bias)
+        fixed (float* pa = alpha)
+        {
+            var args = new KernelArgs
+            {
+                Input = pin,
+                Output = pout,
+                Weights = pw,
+                Bias = pb,
+                Alpha = pa,
+                Segments = seg,
+                SegmentCount = segments,
+                SegmentLength = segmentLength,
+                Taps = K * K * Cin,
+                InStride = InputChannelStride,
+                OutStride = OutputChannelStride,
+                Prelu = HasPrelu,
+            };
+            for (int b = 0; b < Blocks; b++)
+            {
+                switch (Level)
+                {
+                    case SimdLevel.Vector512:
+                        Run512(ref args, b, first, first + count);
+                        break;
+                    case SimdLevel.Vector256:
+                        Run256(ref args, b, first, first + count);
+                        break;
+                    default:
+                        RunScalar(ref args, b, first, first + count, Lanes);
+                        break;
+                }
+            }
+        }
+    }
+
+    private unsafe struct KernelArgs
+    {
+        public float* Input;
+        public float* Output;
+        public float* Weights;
+        public float* Bias;
+        public float* Alpha;
+        public int* Segments;
+        public int SegmentCount;
+        public int SegmentLength;
+        public int Taps;
+        public int InStride;
+        public int OutStride;
+        public bool Prelu;
+    }
+
+    // 512-bit path: 8 output positions x 16 output channels in 8 accumulators. Per input value: one weight vector
+    // load, 8 broadcasts, 8 FMAs, so the FMA units stay busy while loads stay under the load-port limit.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Run512(ref KernelArgs a, int block, int start, int end)
+    {
+        const int L = 16;
+        float* wBlock = a.Weights + ((long)block * a.Taps * L);
+        var vb = Vector512.Load(a.Bias + (block * L));
+        var va = Vector512.Load(a.Alpha + (block * L));
+        int s = a.InStride;
+        int p = start;
+        for (; p + PixelBlock <= end; p += PixelBlock)
+        {
+            Vector512<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q0 = basePix + a.Segments[g];
+                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    var wv = Vector512.Load(w);
+                    w += L;
+                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[e]), wv, c0);
+                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[e]), wv, c1);
+                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[e]), wv, c2);
+                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[e]), wv, c3);
+                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[e]), wv, c4);
+                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[e]), wv, c5);
+                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(q6[e]), wv, c6);
+                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(q7[e]), wv, c7);
+                }
+            }
+
+            float* o = a.Output + ((long)p * a.OutStride) + (block * L);
+            int os = a.OutStride;
+            if (a.Prelu)
+            {
+                c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
+                c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
+            }
+
+            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
+            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+        }
+
+        for (; p < end; p++)
+        {
+            var c = vb;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q = basePix + a.Segments[g];
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    c = Vector512.FusedMultiplyAdd(Vector512.Create(q[e]), Vector512.Load(w), c);
+                    w += L;
+                }
+            }
+
+            if (a.Prelu)
+            {
+                c = Prelu(c, va);
+            }
+
+            c.Store(a.Output + ((long)p * a.OutStride) + (block * L));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
+        Vector512.FusedMultiplyAdd(Vector512.Min(x, Vector512<float>.Zero), slope, Vector512.Max(x, Vector512<float>.Zero));
+
+    // 256-bit path: the same shape as the 512-bit one with 8 lanes.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Run256(ref KernelArgs a, int block, int start, int end)
+    {
+        const int L = 8;
+        float* wBlock = a.Weights + ((long)block * a.Taps * L);
+        var vb = Vector256.Load(a.Bias + (block * L));
+        var va = Vector256.Load(a.Alpha + (block * L));
+        int s = a.InStride;
+        int p = start;
+        for (; p + PixelBlock <= end; p += PixelBlock)
+        {
+            Vector256<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q0 = basePix + a.Segments[g];
+                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    var wv = Vector256.Load(w);
+                    w += L;
+                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(q0[e]), wv, c0);
+                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(q1[e]), wv, c1);
+                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(q2[e]), wv, c2);
+                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(q3[e]), wv, c3);
+                    c4 = Vector256.FusedMultiplyAdd(Vector256.Create(q4[e]), wv, c4);
+                    c5 = Vector256.FusedMultiplyAdd(Vector256.Create(q5[e]), wv, c5);
+                    c6 = Vector256.FusedMultiplyAdd(Vector256.Create(q6[e]), wv, c6);
+                    c7 = Vector256.FusedMultiplyAdd(Vector256.Create(q7[e]), wv, c7);
+                }
+            }
+
+            float* o = a.Output + ((long)p * a.OutStride) + (block * L);
+            int os = a.OutStride;
+            if (a.Prelu)
+            {
+                c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
+                c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
+            }
+
+            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
+            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+        }
+
+        for (; p < end; p++)
+        {
+            var c = vb;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q = basePix + a.Segments[g];
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    c = Vector256.FusedMultiplyAdd(Vector256.Create(q[e]), Vector256.Load(w), c);
+                    w += L;
+                }
+            }
+
+            if (a.Prelu)
+            {
+                c = Prelu(c, va);
+            }
+
+            c.Store(a.Output + ((long)p * a.OutStride) + (block * L));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
+        Vector256.FusedMultiplyAdd(Vector256.Min(x, Vector256<float>.Zero), slope, Vector256.Max(x, Vector256<float>.Zero));
+
+    // Scalar path: plain loops over the same packed layout; the reference the vector kernels are tested against.
+    private static unsafe void RunScalar(ref KernelArgs a, int block, int start, int end, int lanes)
+    {
+        float* wBlock = a.Weights + ((long)block * a.Taps * lanes);
+        float* acc = stackalloc float[lanes];
+        for (int p = start; p < end; p++)
+        {
+            for (int l = 0; l < lanes; l++)
+            {
+                acc[l] = a.Bias[(block * lanes) + l];
+            }
+
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * a.InStride);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q = basePix + a.Segments[g];
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    float v = q[e];
+                    for (int l = 0; l < lanes; l++)
+                    {
+                        acc[l] += v * w[l];
+                    }
+
+                    w += lanes;
+                }
+            }
+
+            float* o = a.Output + ((long)p * a.OutStride) + (block * lanes);
+            for (int l = 0; l < lanes; l++)
+            {
+                float x = acc[l];
+                o[l] = a.Prelu && x < 0 ? x * a.Alpha[(block * lanes) + l] : x;
+            }
+        }
+    }
+}

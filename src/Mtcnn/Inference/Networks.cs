@@ -1,0 +1,328 @@
+namespace Mtcnn.Inference;
+
+/// <summary>
+/// The three MTCNN networks (spec section 1) built from a weight set for one kernel family. Immutable after
+/// construction and safe to share between threads; all scratch memory lives in the caller's buffers.
+/// </summary>
+internal sealed class Networks
+{
+    public Networks(MtcnnWeights weights, SimdLevel level)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        Level = level;
+        Variant = weights.Variant;
+        CeilPooling = weights.Variant == ModelVariant.Original;
+        P = new PNet(weights, level, CeilPooling);
+        R = new CropNet(weights, "rnet", level, CeilPooling, 24, [("conv1", 3, 2), ("conv2", 3, 2), ("conv3", 0, 0)], "dense4", "prelu4", ["dense5_1", "dense5_2"]);
+        O = new CropNet(weights, "onet", level, CeilPooling, 48, [("conv1", 3, 2), ("conv2", 3, 2), ("conv3", 2, 2), ("conv4", 0, 0)], "dense5", "prelu5", ["dense6_1", "dense6_2", "dense6_3"]);
+    }
+
+    public SimdLevel Level { get; }
+
+    public ModelVariant Variant { get; }
+
+    public bool CeilPooling { get; }
+
+    public PNet P { get; }
+
+    public CropNet R { get; }
+
+    public CropNet O { get; }
+
+    /// <summary>Builds a layer from <c>{net}.{layer}.weight/bias</c> (and <c>{net}.{prelu}.weight</c>), checking shapes.</summary>
+    internal static ConvLayer Layer(MtcnnWeights weights, string net, string name, string? prelu, int inputChannelStride, SimdLevel level, int? expectedCin = null)
+    {
+        var w = weights.Get($"{net}.{name}.weight");
+        var b = weights.Get($"{net}.{name}.bias");
+        int cout = w.Shape[0], cin = w.Shape.Count > 1 ? w.Shape[1] : 0, k;
+        if (w.Shape.Count == 4)
+        {
+            k = w.Shape[2];
+            if (w.Shape[3] != k)
+            {
+                throw new MtcnnFormatException($"{w.Name}: expected a square kernel, got shape [{string.Join(", ", w.Shape)}].");
+            }
+        }
+        else if (w.Shape.Count == 2)
+        {
+            k = 1;
+        }
+        else
+        {
+            throw new MtcnnFormatException($"{w.Name}: expected a 2-D or 4-D tensor, got shape [{string.Join(", ", w.Shape)}].");
+        }
+
+        if (expectedCin is { } ec && ec != cin)
+        {
+            throw new MtcnnFormatException($"{w.Name}: expected {ec} input channels, got shape [{string.Join(", ", w.Shape)}].");
+        }
+
+        if (b.Shape.Count != 1 || b.Shape[0] != cout)
+        {
+            throw new MtcnnFormatException($"{b.Name}: expected shape [{cout}], got [{string.Join(", ", b.Shape)}].");
+        }
+
+        float[] slopes = [];
+        if (prelu is not null)
+        {
+            var a = weights.Get($"{net}.{prelu}.weight");
+            if (a.Data.Length != cout && a.Data.Length != 1)
+            {
+                throw new MtcnnFormatException($"{a.Name}: expected {cout} or 1 slopes, got shape [{string.Join(", ", a.Shape)}].");
+            }
+
+            slopes = a.Data;
+        }
+
+        return new ConvLayer(w.Data, b.Data, slopes, prelu is not null, cout, cin, k, inputChannelStride, level);
+    }
+
+    /// <summary>Concatenates head layers along the output axis into one layer (one pass over the features).</summary>
+    internal static (ConvLayer Layer, int[] Outputs) Heads(MtcnnWeights weights, string net, IReadOnlyList<string> names, int cin, int inputChannelStride, SimdLevel level)
+    {
+        var ws = new List<float>();
+        var bs = new List<float>();
+        var outs = new int[names.Count];
+        for (int i = 0; i < names.Count; i++)
+        {
+            var w = weights.Get($"{net}.{names[i]}.weight");
+            var b = weights.Get($"{net}.{names[i]}.bias");
+            int per = w.Shape.Count > 1 ? w.Shape[1] : 0;
+            if (per != cin || w.ElementCount != w.Shape[0] * cin)
+            {
+                throw new MtcnnFormatException($"{w.Name}: expected shape [n, {cin}] or [n, {cin}, 1, 1], got [{string.Join(", ", w.Shape)}].");
+            }
+
+            outs[i] = w.Shape[0];
+            ws.AddRange(w.Data);
+            bs.AddRange(b.Data);
+        }
+
+        return (new ConvLayer(ws.ToArray(), bs.ToArray(), [], false, bs.Count, cin, 1, inputChannelStride, level), outs);
+    }
+}
+
+/// <summary>
+/// P-Net: a fully convolutional 12x12-window classifier. It runs on horizontal bands of a pyramid level so that
+/// bands can go to different threads; band results equal those of the whole level.
+/// </summary>
+internal sealed class PNet
+{
+    public PNet(MtcnnWeights weights, SimdLevel level, bool ceilPooling)
+    {
+        Level = level;
+        CeilPooling = ceilPooling;
+        Conv1 = Networks.Layer(weights, "pnet", "conv1", "prelu1", 3, level, 3);
+        Conv2 = Networks.Layer(weights, "pnet", "conv2", "prelu2", Conv1.OutputChannelStride, level, Conv1.Cout);
+        Conv3 = Networks.Layer(weights, "pnet", "conv3", "prelu3", Conv2.OutputChannelStride, level, Conv2.Cout);
+        (Head, int[] outs) = Networks.Heads(weights, "pnet", ["conv4_1", "conv4_2"], Conv3.Cout, Conv3.OutputChannelStride, level);
+        ClassOutputs = outs[0];
+        if (ClassOutputs is not (1 or 2) || outs[1] != 4)
+        {
+            throw new MtcnnFormatException($"pnet heads: expected 1 or 2 class outputs and 4 box outputs, got {outs[0]} and {outs[1]}.");
+        }
+    }
+
+    public SimdLevel Level { get; }
+
+    public bool CeilPooling { get; }
+
+    public ConvLayer Conv1 { get; }
+
+    public ConvLayer Conv2 { get; }
+
+    public ConvLayer Conv3 { get; }
+
+    public ConvLayer Head { get; }
+
+    /// <summary>1 (sigmoid logit) or 2 (softmax pair).</summary>
+    public int ClassOutputs { get; }
+
+    /// <summary>Output map size for an input of <paramref name="h"/> x <paramref name="w"/>.</summary>
+    public (int H, int W) OutputSize(int h, int w) =>
+        (MaxPool.OutputSize(h - 2, 2, 2, CeilPooling) - 4, MaxPool.OutputSize(w - 2, 2, 2, CeilPooling) - 4);
+
+    /// <summary>First input row and row count that produce output rows <c>[first, first + count)</c> of a level of <paramref name="levelHeight"/> rows.</summary>
+    public static (int FirstRow, int Rows) InputRows(int first, int count, int levelHeight) =>
+        (2 * first, Math.Min((2 * (first + count)) + 10, levelHeight - (2 * first)));
+
+    /// <summary>Floats of scratch each of the two ping-pong buffers needs for an input band.</summary>
+    public int ScratchSize(int rows, int width)
+    {
+        long c1 = (long)(rows - 2) * width * Conv1.OutputChannelStride;
+        int hp = MaxPool.OutputSize(rows - 2, 2, 2, CeilPooling), wp = MaxPool.OutputSize(width - 2, 2, 2, CeilPooling);
+        long p1 = (long)hp * wp * Math.Max(Math.Max(Conv1.OutputChannelStride, Conv2.OutputChannelStride), Math.Max(Conv3.OutputChannelStride, Head.OutputChannelStride));
+        return (int)Math.Max(c1, p1);
+    }
+
+    /// <summary>
+    /// Runs the net on an input band (channels-last, 3 floats a pixel, rows <paramref name="width"/> pixels apart).
+    /// Returns the output map in <paramref name="a"/>: position (i, j) at <c>(i * RowPixels + j) * Head.OutputChannelStride</c>.
+    /// </summary>
+    public (int H, int W, int RowPixels) Forward(ReadOnlySpan<float> input, int rows, int width, Span<float> a, Span<float> b)
+    {
+        int h1 = rows - 2, w1 = width - 2;
+        Conv1.Forward(input, a, 0, ((h1 - 1) * width) + w1, width);
+        int hp = MaxPool.OutputSize(h1, 2, 2, CeilPooling), wp = MaxPool.OutputSize(w1, 2, 2, CeilPooling);
+        MaxPool.Forward(a, h1, w1, width, Conv1.OutputChannelStride, 2, 2, CeilPooling, b, Level);
+        int h2 = hp - 2, w2 = wp - 2;
+        Conv2.Forward(b, a, 0, ((h2 - 1) * wp) + w2, wp);
+        int h3 = h2 - 2, w3 = w2 - 2;
+        int n3 = ((h3 - 1) * wp) + w3;
+        Conv3.Forward(a, b, 0, n3, wp);
+        Head.Forward(b, a, 0, n3, wp);
+        return (h3, w3, wp);
+    }
+}
+
+/// <summary>
+/// R-Net or O-Net: a stack of convolutions with pooling on a fixed-size crop, then fully connected layers and
+/// merged heads (class, box, and for O-Net the landmarks). Runs a batch of crops.
+/// </summary>
+internal sealed class CropNet
+{
+    private readonly (ConvLayer Conv, int PoolKernel, int PoolStride)[] convs;
+    private readonly int[] headOutputs;
+    private readonly int flatH;
+    private readonly int flatW;
+
+    public CropNet(MtcnnWeights weights, string net, SimdLevel level, bool ceilPooling, int inputSize,
+        (string Name, int PoolKernel, int PoolStride)[] convSpec, string dense, string densePrelu, string[] heads)
+    {
+        Level = level;
+        CeilPooling = ceilPooling;
+        InputSize = inputSize;
+        convs = new (ConvLayer, int, int)[convSpec.Length];
+        int stride = 3, channels = 3, size = inputSize;
+        long scratch = 0;
+        for (int i = 0; i < convSpec.Length; i++)
+        {
+            var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels);
+            convs[i] = (c, convSpec[i].PoolKernel, convSpec[i].PoolStride);
+            int outSize = size - c.K + 1;
+            scratch = Math.Max(scratch, (long)outSize * size * c.OutputChannelStride);
+            size = convSpec[i].PoolKernel > 0 ? MaxPool.OutputSize(outSize, convSpec[i].PoolKernel, convSpec[i].PoolStride, ceilPooling) : outSize;
+            scratch = Math.Max(scratch, (long)size * size * c.OutputChannelStride);
+            stride = c.OutputChannelStride;
+            channels = c.Cout;
+        }
+
+        flatH = flatW = size;
+        FlatLength = size * size * stride;
+        ScratchPerCrop = (int)scratch;
+
+        // The first fully connected layer is stored for a C-H-W flatten; the features here are H-W-C with a padded
+        // channel stride, so reorder its columns once (zeros for padding lanes).
+        var dw = weights.Get($"{net}.{dense}.weight");
+        int chw = channels * size * size;
+        if (dw.Shape.Count != 2 || dw.Shape[1] != chw)
+        {
+            throw new MtcnnFormatException($"{dw.Name}: expected shape [n, {chw}] ({channels}x{size}x{size} features), got [{string.Join(", ", dw.Shape)}].");
+        }
+
+        int dout = dw.Shape[0];
+        var reordered = new float[dout * FlatLength];
+        for (int o = 0; o < dout; o++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                for (int y = 0; y < size; y++)
+                {
+                    for (int x = 0; x < size; x++)
+                    {
+                        reordered[(o * FlatLength) + ((((y * size) + x) * stride) + c)] = dw.Data[(o * chw) + (((c * size) + y) * size) + x];
+                    }
+                }
+            }
+        }
+
+        var flatWeights = new MtcnnWeights(weights.Variant,
+        [
+            new WeightTensor($"{net}.{dense}.weight", [dout, FlatLength], reordered),
+            weights.Get($"{net}.{dense}.bias"),
+            weights.Get($"{net}.{densePrelu}.weight"),
+        ]);
+        Dense = Networks.Layer(flatWeights, net, dense, densePrelu, FlatLength, level, FlatLength);
+        (Head, headOutputs) = Networks.Heads(weights, net, heads, dout, Dense.OutputChannelStride, level);
+        ClassOutputs = headOutputs[0];
+        if (ClassOutputs is not (1 or 2) || headOutputs[1] != 4 || (headOutputs.Length > 2 && headOutputs[2] != 10))
+        {
+            throw new MtcnnFormatException($"{net} heads: expected 1 or 2 class outputs, 4 box outputs and 10 landmark outputs, got {string.Join(", ", headOutputs)}.");
+        }
+    }
+
+    public SimdLevel Level { get; }
+
+    public bool CeilPooling { get; }
+
+    /// <summary>Crop side in pixels (24 or 48).</summary>
+    public int InputSize { get; }
+
+    /// <summary>Floats of one crop's input (side * side * 3).</summary>
+    public int InputLength => InputSize * InputSize * 3;
+
+    /// <summary>Features per crop entering the first fully connected layer.</summary>
+    public int FlatLength { get; }
+
+    /// <summary>Floats each of the two ping-pong buffers needs for one crop.</summary>
+    public int ScratchPerCrop { get; }
+
+    public ConvLayer Dense { get; }
+
+    public ConvLayer Head { get; }
+
+    /// <summary>1 (sigmoid logit) or 2 (softmax pair).</summary>
+    public int ClassOutputs { get; }
+
+    /// <summary>Channel stride of one crop's output row: class outputs, then 4 box values, then 10 landmarks.</summary>
+    public int OutputStride => Head.OutputChannelStride;
+
+    /// <summary>Floats of the dense layer's output for <paramref name="n"/> crops.</summary>
+    public int DenseSize(int n) => n * Dense.OutputChannelStride;
+
+    /// <summary>
+    /// Runs <paramref name="n"/> crops (each <see cref="InputLength"/> floats, channels-last, 3 floats a pixel) and
+    /// writes their head outputs to <paramref name="output"/> (<see cref="OutputStride"/> floats per crop).
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<float> src = crops.Slice(i * InputLength, InputLength);
+            int size = InputSize, row = InputSize;
+            bool srcInA = false; // the crop itself lives in neither scratch buffer
+            for (int l = 0; l < convs.Length; l++)
+            {
+                var (conv, pk, ps) = convs[l];
+                int outSize = size - conv.K + 1;
+                Span<float> convOut = srcInA ? b : a;
+                conv.Forward(src, convOut, 0, ((outSize - 1) * row) + outSize, row);
+                if (pk > 0)
+                {
+                    Span<float> poolOut = srcInA ? a : b;
+                    MaxPool.Forward(convOut, outSize, outSize, row, conv.OutputChannelStride, pk, ps, CeilPooling, poolOut, Level);
+                    size = MaxPool.OutputSize(outSize, pk, ps, CeilPooling);
+                    row = size;
+                    src = poolOut;
+                }
+                else
+                {
+                    size = outSize;
+                    src = convOut;
+                    srcInA = !srcInA;
+                }
+            }
+
+            // src: size x size valid pixels with rows 'row' apart; compact them into this crop's feature row.
+            int cs = convs[^1].Conv.OutputChannelStride;
+            Span<float> dst = flat.Slice(i * FlatLength, FlatLength);
+            for (int y = 0; y < flatH; y++)
+            {
+                src.Slice(y * row * cs, flatW * cs).CopyTo(dst.Slice(y * flatW * cs, flatW * cs));
+            }
+        }
+
+        Dense.Forward(flat, dense, 0, n, 1);
+        Head.Forward(dense, output, 0, n, 1);
+    }
+}
