@@ -47,9 +47,15 @@ internal static class BoxMath
     /// <summary>
     /// Greedy non-maximum suppression: visits windows by descending score (ties by original index) and drops every
     /// later window whose overlap with a kept one exceeds <paramref name="threshold"/>. Keeps the survivors in
-    /// <paramref name="windows"/>, best first. <paramref name="order"/> and <paramref name="suppressed"/> are scratch.
+    /// <paramref name="windows"/>, best first.
     /// </summary>
-    public static void Nms(List<Window> windows, float threshold, OverlapKind kind, List<int> order, List<bool> suppressed, List<Window> scratch)
+    /// <remarks>
+    /// Same result as the quadratic textbook loop, but a kept window only examines windows whose top-left corner
+    /// lies in the 3x3 grid cells around it (cell side = the largest window side + 2, so any window that can overlap
+    /// it, even by the +1 pixel convention, is among them). P-Net levels produce thousands of windows; this keeps
+    /// suppression linear in practice.
+    /// </remarks>
+    public static void Nms(List<Window> windows, float threshold, OverlapKind kind, NmsScratch scratch)
     {
         int n = windows.Count;
         if (n <= 1)
@@ -57,66 +63,140 @@ internal static class BoxMath
             return;
         }
 
-        order.Clear();
-        for (int i = 0; i < n; i++)
-        {
-            order.Add(i);
-        }
-
         var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(windows);
-        var comparer = new ScoreOrder(windows);
-        order.Sort(comparer);
-        suppressed.Clear();
+        var s = scratch.Prepare(n);
+
+        // Order by descending score, ties by index (a stable order makes results reproducible).
+        // Scores are probabilities (>= 0), whose IEEE bits order like the values: pack (inverted bits, index) into
+        // one 64-bit key so a plain ascending sort gives descending score, then ascending index.
         for (int i = 0; i < n; i++)
         {
-            suppressed.Add(false);
+            uint bits = BitConverter.SingleToUInt32Bits(Math.Max(span[i].Score, 0f));
+            s.Keys[i] = ((long)(uint.MaxValue - bits) << 32) | (uint)i;
         }
 
-        scratch.Clear();
+        Array.Sort(s.Keys, 0, n);
+        for (int i = 0; i < n; i++)
+        {
+            s.Order[i] = (int)(s.Keys[i] & 0xFFFFFFFF);
+        }
+        float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue, side = 0;
+        for (int r = 0; r < n; r++)
+        {
+            ref readonly Window w = ref span[s.Order[r]];
+            s.X1[r] = w.X1;
+            s.Y1[r] = w.Y1;
+            s.X2[r] = w.X2;
+            s.Y2[r] = w.Y2;
+            minX = Math.Min(minX, w.X1);
+            minY = Math.Min(minY, w.Y1);
+            maxX = Math.Max(maxX, w.X1);
+            maxY = Math.Max(maxY, w.Y1);
+            side = Math.Max(side, Math.Max(w.X2 - w.X1, w.Y2 - w.Y1));
+        }
+
         bool plusOne = kind == OverlapKind.MinimumPlusOne;
+        float cell = Math.Max(side + 2, 1);
+        long gx = (long)((maxX - minX) / cell) + 1, gy = (long)((maxY - minY) / cell) + 1;
+        if (!float.IsFinite(cell) || !float.IsFinite(minX) || !float.IsFinite(minY) || gx * gy > 4L * n + 64)
+        {
+            // Degenerate spread (or non-finite values): one cell, i.e. the plain quadratic loop.
+            cell = float.PositiveInfinity;
+            gx = gy = 1;
+        }
+
+        int cols = (int)gx, cells = (int)(gx * gy);
+        var start = s.CellStart(cells + 1);
+        for (int r = 0; r < n; r++)
+        {
+            s.Cell[r] = CellOf(s.X1[r], s.Y1[r], minX, minY, cell, cols, (int)gy);
+            start[s.Cell[r] + 1]++;
+        }
+
+        for (int c = 0; c < cells; c++)
+        {
+            start[c + 1] += start[c];
+        }
+
+        // Fill the cells in rank order, so each cell lists its windows best first.
+        var fill = s.CellFill(cells);
+        Array.Copy(start, fill, cells);
+        for (int r = 0; r < n; r++)
+        {
+            s.Members[fill[s.Cell[r]]++] = r;
+        }
+
+        Array.Clear(s.Suppressed, 0, n);
+        int kept = 0;
         for (int a = 0; a < n; a++)
         {
-            if (suppressed[a])
+            if (s.Suppressed[a])
             {
                 continue;
             }
 
-            ref readonly Window w = ref span[order[a]];
-            scratch.Add(w);
-            float areaA = plusOne ? (w.X2 - w.X1 + 1) * (w.Y2 - w.Y1 + 1) : (w.X2 - w.X1) * (w.Y2 - w.Y1);
-            for (int b = a + 1; b < n; b++)
+            s.Kept[kept++] = a;
+            float ax1 = s.X1[a], ay1 = s.Y1[a], ax2 = s.X2[a], ay2 = s.Y2[a];
+            float areaA = plusOne ? (ax2 - ax1 + 1) * (ay2 - ay1 + 1) : (ax2 - ax1) * (ay2 - ay1);
+            int cx = cols == 1 && gy == 1 ? 0 : (int)((ax1 - minX) / cell), cy = cols == 1 && gy == 1 ? 0 : (int)((ay1 - minY) / cell);
+            for (int yy = Math.Max(cy - 1, 0); yy <= Math.Min(cy + 1, (int)gy - 1); yy++)
             {
-                if (suppressed[b])
+                for (int xx = Math.Max(cx - 1, 0); xx <= Math.Min(cx + 1, cols - 1); xx++)
                 {
-                    continue;
-                }
+                    int c = (yy * cols) + xx;
+                    for (int m = start[c]; m < start[c + 1]; m++)
+                    {
+                        int b = s.Members[m];
+                        if (b <= a || s.Suppressed[b])
+                        {
+                            continue;
+                        }
 
-                ref readonly Window v = ref span[order[b]];
-                float iw = Math.Min(w.X2, v.X2) - Math.Max(w.X1, v.X1);
-                float ih = Math.Min(w.Y2, v.Y2) - Math.Max(w.Y1, v.Y1);
-                if (plusOne)
-                {
-                    iw += 1;
-                    ih += 1;
-                }
+                        float iw = Math.Min(ax2, s.X2[b]) - Math.Max(ax1, s.X1[b]);
+                        float ih = Math.Min(ay2, s.Y2[b]) - Math.Max(ay1, s.Y1[b]);
+                        if (plusOne)
+                        {
+                            iw += 1;
+                            ih += 1;
+                        }
 
-                if (iw <= 0 || ih <= 0)
-                {
-                    continue;
-                }
+                        if (iw <= 0 || ih <= 0)
+                        {
+                            continue;
+                        }
 
-                float inter = iw * ih;
-                float areaB = plusOne ? (v.X2 - v.X1 + 1) * (v.Y2 - v.Y1 + 1) : (v.X2 - v.X1) * (v.Y2 - v.Y1);
-                float overlap = plusOne ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
-                if (overlap > threshold)
-                {
-                    suppressed[b] = true;
+                        float inter = iw * ih;
+                        float areaB = plusOne ? (s.X2[b] - s.X1[b] + 1) * (s.Y2[b] - s.Y1[b] + 1) : (s.X2[b] - s.X1[b]) * (s.Y2[b] - s.Y1[b]);
+                        float overlap = plusOne ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
+                        if (overlap > threshold)
+                        {
+                            s.Suppressed[b] = true;
+                        }
+                    }
                 }
             }
         }
 
+        var keptWindows = s.Windows(kept);
+        for (int k = 0; k < kept; k++)
+        {
+            keptWindows[k] = span[s.Order[s.Kept[k]]];
+        }
+
         windows.Clear();
-        windows.AddRange(scratch);
+        windows.AddRange(new ArraySegment<Window>(keptWindows, 0, kept));
+    }
+
+    private static int CellOf(float x, float y, float minX, float minY, float cell, int cols, int rows)
+    {
+        if (float.IsPositiveInfinity(cell))
+        {
+            return 0;
+        }
+
+        int cx = Math.Clamp((int)((x - minX) / cell), 0, cols - 1);
+        int cy = Math.Clamp((int)((y - minY) / cell), 0, rows - 1);
+        return (cy * cols) + cx;
     }
 
     /// <summary>
@@ -177,12 +257,84 @@ internal static class BoxMath
     /// <summary>Truncation toward zero, saturated so that absurd regressions cannot overflow.</summary>
     private static int Trunc(float v) => float.IsNaN(v) ? 0 : (int)Math.Clamp(v, -1e8f, 1e8f);
 
-    private sealed class ScoreOrder(List<Window> windows) : IComparer<int>
+
+}
+
+/// <summary>Reusable arrays for <see cref="BoxMath.Nms"/>; one per thread.</summary>
+internal sealed class NmsScratch
+{
+    private int[] cellStart = [];
+    private int[] cellFill = [];
+    private Window[] windows = [];
+
+    public int[] Order { get; private set; } = [];
+
+    public long[] Keys { get; private set; } = [];
+
+    public float[] X1 { get; private set; } = [];
+
+    public float[] Y1 { get; private set; } = [];
+
+    public float[] X2 { get; private set; } = [];
+
+    public float[] Y2 { get; private set; } = [];
+
+    public int[] Cell { get; private set; } = [];
+
+    public int[] Members { get; private set; } = [];
+
+    public int[] Kept { get; private set; } = [];
+
+    public bool[] Suppressed { get; private set; } = [];
+
+    public NmsScratch Prepare(int n)
     {
-        public int Compare(int a, int b)
+        if (Order.Length < n)
         {
-            int c = windows[b].Score.CompareTo(windows[a].Score);
-            return c != 0 ? c : a.CompareTo(b);
+            int size = Math.Max(n, Order.Length * 2);
+            Order = new int[size];
+            Keys = new long[size];
+            X1 = new float[size];
+            Y1 = new float[size];
+            X2 = new float[size];
+            Y2 = new float[size];
+            Cell = new int[size];
+            Members = new int[size];
+            Kept = new int[size];
+            Suppressed = new bool[size];
         }
+
+        return this;
+    }
+
+    public int[] CellStart(int n)
+    {
+        if (cellStart.Length < n)
+        {
+            cellStart = new int[Math.Max(n, cellStart.Length * 2)];
+        }
+
+        Array.Clear(cellStart, 0, n);
+        return cellStart;
+    }
+
+    public int[] CellFill(int n)
+    {
+        if (cellFill.Length < n)
+        {
+            cellFill = new int[Math.Max(n, cellFill.Length * 2)];
+        }
+
+        return cellFill;
+    }
+
+    public Window[] Windows(int n)
+    {
+        if (windows.Length < n)
+        {
+            windows = new Window[Math.Max(n, windows.Length * 2)];
+        }
+
+        return windows;
     }
 }

@@ -193,7 +193,7 @@ internal sealed class CascadeRunner
     }
 
     private static void Nms(ImageContext ctx, List<Window> windows, float threshold, OverlapKind kind) =>
-        BoxMath.Nms(windows, threshold, kind, ctx.Order, ctx.Suppressed, ctx.Scratch);
+        BoxMath.Nms(windows, threshold, kind, ctx.Nms);
 
     private void RunPNet(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
     {
@@ -232,7 +232,7 @@ internal sealed class CascadeRunner
         {
             var list = ctx.LevelWindows[l];
             list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
-            BoxMath.Nms(list, options.PNetNmsThreshold, OverlapKind.Union, [], [], ws.Windows);
+            BoxMath.Nms(list, options.PNetNmsThreshold, OverlapKind.Union, ws.Nms);
         }, ct);
 
         ctx.Candidates.Clear();

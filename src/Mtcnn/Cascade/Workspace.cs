@@ -14,8 +14,8 @@ internal sealed class Workspace
     private float[] output = [];
     private int[] ints = [];
 
-    /// <summary>Windows found by the current P-Net work item.</summary>
-    public List<Window> Windows { get; } = [];
+    /// <summary>Scratch for non-maximum suppression run on this thread.</summary>
+    public NmsScratch Nms { get; } = new();
 
     public Span<float> Input(int n) => Grow(ref input, n);
 
@@ -59,9 +59,7 @@ internal sealed class ImageContext
 
     public List<Window> Scratch { get; } = [];
 
-    public List<int> Order { get; } = [];
-
-    public List<bool> Suppressed { get; } = [];
+    public NmsScratch Nms { get; } = new();
 
     public float[] StageOutputs { get; set; } = [];
 

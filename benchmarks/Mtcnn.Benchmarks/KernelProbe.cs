@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Globalization;
+using Mtcnn.Inference;
+
+namespace Mtcnn.Benchmarks;
+
+/// <summary>Measures the sustained GFLOP/s of each P-Net/R-Net/O-Net layer kernel on realistic shapes.</summary>
+internal static class KernelProbe
+{
+    public static void Run()
+    {
+        var nets = new Networks(MtcnnWeights.Default, Simd.Best);
+        Console.WriteLine($"SIMD: {Simd.Best}");
+        int h = 200, w = 300;
+        var input = new float[h * w * 3];
+        new Random(1).NextSingle();
+        for (int i = 0; i < input.Length; i++)
+        {
+            input[i] = (i % 97) / 97f - 0.5f;
+        }
+
+        int scratch = nets.P.ScratchSize(h, w);
+        var a = new float[scratch];
+        var b = new float[scratch];
+        Time("pnet whole 200x300", () => nets.P.Forward(input, h, w, a, b), 1830L * h * w / 4 * 2);
+        var big = new float[scratch];
+        Array.Fill(big, 0.1f);
+        int n1 = ((h - 3) * w) + (w - 2);
+        Time("pnet conv1", () => nets.P.Conv1.Forward(input, a, 0, n1, w), nets.P.Conv1.MacsPerPosition * n1 * 2);
+        int wp = 149, n2 = ((97 - 1) * wp) + 147;
+        Time("pnet conv2", () => nets.P.Conv2.Forward(big, a, 0, n2, wp), nets.P.Conv2.MacsPerPosition * n2 * 2);
+        Time("pnet conv3", () => nets.P.Conv3.Forward(big, a, 0, n2, wp), nets.P.Conv3.MacsPerPosition * n2 * 2);
+        var crops = new float[32 * 24 * 24 * 3];
+        Array.Fill(crops, 0.2f);
+        var r = nets.R;
+        var outp = new float[32 * r.OutputStride];
+        var ra = new float[r.ScratchPerCrop];
+        var rb = new float[r.ScratchPerCrop];
+        var flat = new float[32 * r.FlatLength];
+        var dense = new float[r.DenseSize(32)];
+        Time("rnet x32", () => r.Forward(crops, 32, ra, rb, flat, dense, outp), 32 * 3.1e6);
+        var o = nets.O;
+        var ocrops = new float[32 * 48 * 48 * 3];
+        Array.Fill(ocrops, 0.2f);
+        var oout = new float[32 * o.OutputStride];
+        var oa = new float[o.ScratchPerCrop];
+        var ob = new float[o.ScratchPerCrop];
+        var oflat = new float[32 * o.FlatLength];
+        var odense = new float[o.DenseSize(32)];
+        Time("onet x32", () => o.Forward(ocrops, 32, oa, ob, oflat, odense, oout), 32 * 25.8e6);
+    }
+
+    private static void Time(string name, Action action, double flops)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            action();
+        }
+
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        while (sw.ElapsedMilliseconds < 500)
+        {
+            action();
+            n++;
+        }
+
+        double ms = sw.Elapsed.TotalMilliseconds / n;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} {ms,8:F3} ms  {flops / ms / 1e6,7:F1} GFLOP/s"));
+    }
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using BenchmarkDotNet.Running;
+
+namespace Mtcnn.Benchmarks;
+
+/// <summary>
+/// Entry point. <c>quick [iterations]</c> runs a plain stopwatch table (median ms per image over the photos, per
+/// size, min face and thread count); anything else goes to BenchmarkDotNet's switcher.
+/// </summary>
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "kernels")
+        {
+            KernelProbe.Run();
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "quick")
+        {
+            int iterations = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+            Quick(iterations, args.Length > 2 ? args[2] : null);
+            return 0;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    private static void Quick(int iterations, string? only)
+    {
+        var sources = BenchImages.Sources();
+        Console.WriteLine($"photos: {sources.Count}, cores: {Environment.ProcessorCount}");
+        foreach (var (w, h) in new[] { (640, 480), (1280, 720), (1920, 1080) })
+        {
+            if (only is not null && only != $"{w}x{h}")
+            {
+                continue;
+            }
+
+            var images = sources.Select(s => BenchImages.Load(s, w, h)).ToArray();
+            foreach (int minFace in new[] { 20, 40 })
+            {
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    var det = new FaceDetector(new DetectorOptions { MinFaceSize = minFace, MaxDegreeOfParallelism = threads });
+                    var medians = new List<double>();
+                    var stages = new double[4];
+                    var counts = new double[3];
+                    foreach (var img in images)
+                    {
+                        for (int i = 0; i < 3; i++)
+                        {
+                            det.Detect(img);
+                        }
+
+                        var times = new List<double>();
+                        for (int i = 0; i < iterations; i++)
+                        {
+                            var r = det.Detect(img);
+                            times.Add(r.Timings.Total.TotalMilliseconds);
+                            stages[0] += r.Timings.Pyramid.TotalMilliseconds;
+                            stages[1] += r.Timings.PNet.TotalMilliseconds;
+                            stages[2] += r.Timings.RNet.TotalMilliseconds;
+                            stages[3] += r.Timings.ONet.TotalMilliseconds;
+                            counts[0] += r.Timings.PNetCount;
+                            counts[1] += r.Timings.RNetCount;
+                            counts[2] += r.Timings.ONetCount;
+                        }
+
+                        times.Sort();
+                        medians.Add(times[times.Count / 2]);
+                    }
+
+                    medians.Sort();
+                    int n = iterations * images.Length;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{w}x{h} min {minFace} threads {threads}: median {medians[medians.Count / 2],7:F2} ms  (per image: {string.Join(" ", medians.Select(m => m.ToString("F1", CultureInfo.InvariantCulture)))})  stages pyr {stages[0] / n:F2} P {stages[1] / n:F2} R {stages[2] / n:F2} O {stages[3] / n:F2}  candidates {counts[0] / n:F0}/{counts[1] / n:F0}/{counts[2] / n:F0}"));
+                }
+            }
+        }
+    }
+}
