@@ -165,8 +165,16 @@ internal sealed class ConvLayer
             {
                 switch (Level)
                 {
+                    case SimdLevel.Vector512 when b + 1 < Blocks:
+                        Run512Pair(ref args, b, first, first + count);
+                        b++;
+                        break;
                     case SimdLevel.Vector512:
                         Run512(ref args, b, first, first + count);
+                        break;
+                    case SimdLevel.Vector256 when b + 1 < Blocks:
+                        Run256Pair(ref args, b, first, first + count);
+                        b++;
                         break;
                     case SimdLevel.Vector256:
                         Run256(ref args, b, first, first + count);
@@ -266,6 +274,87 @@ internal sealed class ConvLayer
         }
     }
 
+    // Two output-channel blocks at once: 8 positions x 32 channels in 16 accumulators. Each broadcast input value
+    // feeds two FMAs, which halves the broadcast loads per FMA and gives enough independent accumulators to cover
+    // the FMA latency on cores with two 512-bit FMA pipes.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Run512Pair(ref KernelArgs a, int block, int start, int end)
+    {
+        const int L = 16;
+        float* wBlock = a.Weights + ((long)block * a.Taps * L);
+        long next = (long)a.Taps * L;
+        var vb0 = Vector512.Load(a.Bias + (block * L));
+        var vb1 = Vector512.Load(a.Bias + ((block + 1) * L));
+        int s = a.InStride;
+        int p = start;
+        for (; p + PixelBlock <= end; p += PixelBlock)
+        {
+            Vector512<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
+            Vector512<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q0 = basePix + a.Segments[g];
+                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    var w0 = Vector512.Load(w);
+                    var w1 = Vector512.Load(w + next);
+                    w += L;
+                    var x = Vector512.Create(q0[e]);
+                    c0 = Vector512.FusedMultiplyAdd(x, w0, c0);
+                    d0 = Vector512.FusedMultiplyAdd(x, w1, d0);
+                    x = Vector512.Create(q1[e]);
+                    c1 = Vector512.FusedMultiplyAdd(x, w0, c1);
+                    d1 = Vector512.FusedMultiplyAdd(x, w1, d1);
+                    x = Vector512.Create(q2[e]);
+                    c2 = Vector512.FusedMultiplyAdd(x, w0, c2);
+                    d2 = Vector512.FusedMultiplyAdd(x, w1, d2);
+                    x = Vector512.Create(q3[e]);
+                    c3 = Vector512.FusedMultiplyAdd(x, w0, c3);
+                    d3 = Vector512.FusedMultiplyAdd(x, w1, d3);
+                    x = Vector512.Create(q4[e]);
+                    c4 = Vector512.FusedMultiplyAdd(x, w0, c4);
+                    d4 = Vector512.FusedMultiplyAdd(x, w1, d4);
+                    x = Vector512.Create(q5[e]);
+                    c5 = Vector512.FusedMultiplyAdd(x, w0, c5);
+                    d5 = Vector512.FusedMultiplyAdd(x, w1, d5);
+                    x = Vector512.Create(q6[e]);
+                    c6 = Vector512.FusedMultiplyAdd(x, w0, c6);
+                    d6 = Vector512.FusedMultiplyAdd(x, w1, d6);
+                    x = Vector512.Create(q7[e]);
+                    c7 = Vector512.FusedMultiplyAdd(x, w0, c7);
+                    d7 = Vector512.FusedMultiplyAdd(x, w1, d7);
+                }
+            }
+
+            int os = a.OutStride;
+            float* o = a.Output + ((long)p * os) + (block * L);
+            if (a.Prelu)
+            {
+                var va0 = Vector512.Load(a.Alpha + (block * L));
+                var va1 = Vector512.Load(a.Alpha + ((block + 1) * L));
+                c0 = Prelu(c0, va0); c1 = Prelu(c1, va0); c2 = Prelu(c2, va0); c3 = Prelu(c3, va0);
+                c4 = Prelu(c4, va0); c5 = Prelu(c5, va0); c6 = Prelu(c6, va0); c7 = Prelu(c7, va0);
+                d0 = Prelu(d0, va1); d1 = Prelu(d1, va1); d2 = Prelu(d2, va1); d3 = Prelu(d3, va1);
+                d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
+            }
+
+            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
+            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            o += L;
+            d0.Store(o); d1.Store(o + os); d2.Store(o + (2 * os)); d3.Store(o + (3 * os));
+            d4.Store(o + (4 * os)); d5.Store(o + (5 * os)); d6.Store(o + (6 * os)); d7.Store(o + (7 * os));
+        }
+
+        if (p < end)
+        {
+            Run512(ref a, block, p, end);
+            Run512(ref a, block + 1, p, end);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
         Vector512.FusedMultiplyAdd(Vector512.Min(x, Vector512<float>.Zero), slope, Vector512.Max(x, Vector512<float>.Zero));
@@ -337,6 +426,85 @@ internal sealed class ConvLayer
             }
 
             c.Store(a.Output + ((long)p * a.OutStride) + (block * L));
+        }
+    }
+
+    // Two output-channel blocks at once: the 256-bit twin of Run512Pair (8 positions x 16 channels).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Run256Pair(ref KernelArgs a, int block, int start, int end)
+    {
+        const int L = 8;
+        float* wBlock = a.Weights + ((long)block * a.Taps * L);
+        long next = (long)a.Taps * L;
+        var vb0 = Vector256.Load(a.Bias + (block * L));
+        var vb1 = Vector256.Load(a.Bias + ((block + 1) * L));
+        int s = a.InStride;
+        int p = start;
+        for (; p + PixelBlock <= end; p += PixelBlock)
+        {
+            Vector256<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
+            Vector256<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
+            float* w = wBlock;
+            float* basePix = a.Input + ((long)p * s);
+            for (int g = 0; g < a.SegmentCount; g++)
+            {
+                float* q0 = basePix + a.Segments[g];
+                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                for (int e = 0; e < a.SegmentLength; e++)
+                {
+                    var w0 = Vector256.Load(w);
+                    var w1 = Vector256.Load(w + next);
+                    w += L;
+                    var x = Vector256.Create(q0[e]);
+                    c0 = Vector256.FusedMultiplyAdd(x, w0, c0);
+                    d0 = Vector256.FusedMultiplyAdd(x, w1, d0);
+                    x = Vector256.Create(q1[e]);
+                    c1 = Vector256.FusedMultiplyAdd(x, w0, c1);
+                    d1 = Vector256.FusedMultiplyAdd(x, w1, d1);
+                    x = Vector256.Create(q2[e]);
+                    c2 = Vector256.FusedMultiplyAdd(x, w0, c2);
+                    d2 = Vector256.FusedMultiplyAdd(x, w1, d2);
+                    x = Vector256.Create(q3[e]);
+                    c3 = Vector256.FusedMultiplyAdd(x, w0, c3);
+                    d3 = Vector256.FusedMultiplyAdd(x, w1, d3);
+                    x = Vector256.Create(q4[e]);
+                    c4 = Vector256.FusedMultiplyAdd(x, w0, c4);
+                    d4 = Vector256.FusedMultiplyAdd(x, w1, d4);
+                    x = Vector256.Create(q5[e]);
+                    c5 = Vector256.FusedMultiplyAdd(x, w0, c5);
+                    d5 = Vector256.FusedMultiplyAdd(x, w1, d5);
+                    x = Vector256.Create(q6[e]);
+                    c6 = Vector256.FusedMultiplyAdd(x, w0, c6);
+                    d6 = Vector256.FusedMultiplyAdd(x, w1, d6);
+                    x = Vector256.Create(q7[e]);
+                    c7 = Vector256.FusedMultiplyAdd(x, w0, c7);
+                    d7 = Vector256.FusedMultiplyAdd(x, w1, d7);
+                }
+            }
+
+            int os = a.OutStride;
+            float* o = a.Output + ((long)p * os) + (block * L);
+            if (a.Prelu)
+            {
+                var va0 = Vector256.Load(a.Alpha + (block * L));
+                var va1 = Vector256.Load(a.Alpha + ((block + 1) * L));
+                c0 = Prelu(c0, va0); c1 = Prelu(c1, va0); c2 = Prelu(c2, va0); c3 = Prelu(c3, va0);
+                c4 = Prelu(c4, va0); c5 = Prelu(c5, va0); c6 = Prelu(c6, va0); c7 = Prelu(c7, va0);
+                d0 = Prelu(d0, va1); d1 = Prelu(d1, va1); d2 = Prelu(d2, va1); d3 = Prelu(d3, va1);
+                d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
+            }
+
+            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
+            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            o += L;
+            d0.Store(o); d1.Store(o + os); d2.Store(o + (2 * os)); d3.Store(o + (3 * os));
+            d4.Store(o + (4 * os)); d5.Store(o + (5 * os)); d6.Store(o + (6 * os)); d7.Store(o + (7 * os));
+        }
+
+        if (p < end)
+        {
+            Run256(ref a, block, p, end);
+            Run256(ref a, block + 1, p, end);
         }
     }
 
