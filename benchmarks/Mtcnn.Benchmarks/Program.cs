@@ -12,6 +12,12 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "alloc")
+        {
+            AllocProbe.Run();
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "kernels")
         {
             KernelProbe.Run();

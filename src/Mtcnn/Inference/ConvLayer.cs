@@ -124,8 +124,16 @@ internal sealed class ConvLayer
     /// <param name="first">First output position.</param>
     /// <param name="count">Number of output positions.</param>
     /// <param name="inputRowPixels">Row length of the input in pixels (irrelevant for 1x1 layers).</param>
-    public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, int first, int count, int inputRowPixels)
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int first, int count, int inputRowPixels) =>
+        Forward(input, output, Iota.Get(first + count).Slice(first, count), inputRowPixels);
+
+    /// <summary>
+    /// Computes the given output positions (in the flattened run; see the class remarks). Used to skip the
+    /// don't-care columns of small maps, where they would be a sizeable share of the work.
+    /// </summary>
+    public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, ReadOnlySpan<int> positions, int inputRowPixels)
     {
+        int count = positions.Length;
         if (count <= 0)
         {
             return;
@@ -145,9 +153,11 @@ internal sealed class ConvLayer
         fixed (float* pw = packed)
         fixed (float* pb = bias)
         fixed (float* pa = alpha)
+        fixed (int* ppos = positions)
         {
             var args = new KernelArgs
             {
+                Positions = ppos,
                 Input = pin,
                 Output = pout,
                 Weights = pw,
@@ -166,21 +176,21 @@ internal sealed class ConvLayer
                 switch (Level)
                 {
                     case SimdLevel.Vector512 when b + 1 < Blocks:
-                        Run512Pair(ref args, b, first, first + count);
+                        Run512Pair(ref args, b, 0, count);
                         b++;
                         break;
                     case SimdLevel.Vector512:
-                        Run512(ref args, b, first, first + count);
+                        Run512(ref args, b, 0, count);
                         break;
                     case SimdLevel.Vector256 when b + 1 < Blocks:
-                        Run256Pair(ref args, b, first, first + count);
+                        Run256Pair(ref args, b, 0, count);
                         b++;
                         break;
                     case SimdLevel.Vector256:
-                        Run256(ref args, b, first, first + count);
+                        Run256(ref args, b, 0, count);
                         break;
                     default:
-                        RunScalar(ref args, b, first, first + count, Lanes);
+                        RunScalar(ref args, b, 0, count, Lanes);
                         break;
                 }
             }
@@ -191,6 +201,7 @@ internal sealed class ConvLayer
     {
         public float* Input;
         public float* Output;
+        public int* Positions;
         public float* Weights;
         public float* Bias;
         public float* Alpha;
@@ -218,11 +229,17 @@ internal sealed class ConvLayer
         {
             Vector512<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
             {
-                float* q0 = basePix + a.Segments[g];
-                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
+                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
+                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
+                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
+                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
+                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
+                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
+                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
                     var wv = Vector512.Load(w);
@@ -238,23 +255,23 @@ internal sealed class ConvLayer
                 }
             }
 
-            float* o = a.Output + ((long)p * a.OutStride) + (block * L);
-            int os = a.OutStride;
+            float* o = a.Output + (block * L);
+            long os = a.OutStride;
             if (a.Prelu)
             {
                 c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
                 c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
             }
 
-            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
-            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
+            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
         }
 
         for (; p < end; p++)
         {
             var c = vb;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            float* basePix = a.Input + ((long)a.Positions[p] * s);
             for (int g = 0; g < a.SegmentCount; g++)
             {
                 float* q = basePix + a.Segments[g];
@@ -270,7 +287,7 @@ internal sealed class ConvLayer
                 c = Prelu(c, va);
             }
 
-            c.Store(a.Output + ((long)p * a.OutStride) + (block * L));
+            c.Store(a.Output + ((long)a.Positions[p] * a.OutStride) + (block * L));
         }
     }
 
@@ -292,11 +309,17 @@ internal sealed class ConvLayer
             Vector512<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
             Vector512<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
             {
-                float* q0 = basePix + a.Segments[g];
-                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
+                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
+                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
+                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
+                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
+                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
+                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
+                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
                     var w0 = Vector512.Load(w);
@@ -329,8 +352,8 @@ internal sealed class ConvLayer
                 }
             }
 
-            int os = a.OutStride;
-            float* o = a.Output + ((long)p * os) + (block * L);
+            long os = a.OutStride;
+            float* o = a.Output + (block * L);
             if (a.Prelu)
             {
                 var va0 = Vector512.Load(a.Alpha + (block * L));
@@ -341,11 +364,11 @@ internal sealed class ConvLayer
                 d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
             }
 
-            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
-            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
+            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
             o += L;
-            d0.Store(o); d1.Store(o + os); d2.Store(o + (2 * os)); d3.Store(o + (3 * os));
-            d4.Store(o + (4 * os)); d5.Store(o + (5 * os)); d6.Store(o + (6 * os)); d7.Store(o + (7 * os));
+            d0.Store(o + (pp[0] * os)); d1.Store(o + (pp[1] * os)); d2.Store(o + (pp[2] * os)); d3.Store(o + (pp[3] * os));
+            d4.Store(o + (pp[4] * os)); d5.Store(o + (pp[5] * os)); d6.Store(o + (pp[6] * os)); d7.Store(o + (pp[7] * os));
         }
 
         if (p < end)
@@ -373,11 +396,17 @@ internal sealed class ConvLayer
         {
             Vector256<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
             {
-                float* q0 = basePix + a.Segments[g];
-                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
+                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
+                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
+                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
+                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
+                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
+                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
+                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
                     var wv = Vector256.Load(w);
@@ -393,23 +422,23 @@ internal sealed class ConvLayer
                 }
             }
 
-            float* o = a.Output + ((long)p * a.OutStride) + (block * L);
-            int os = a.OutStride;
+            float* o = a.Output + (block * L);
+            long os = a.OutStride;
             if (a.Prelu)
             {
                 c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
                 c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
             }
 
-            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
-            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
+            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
         }
 
         for (; p < end; p++)
         {
             var c = vb;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            float* basePix = a.Input + ((long)a.Positions[p] * s);
             for (int g = 0; g < a.SegmentCount; g++)
             {
                 float* q = basePix + a.Segments[g];
@@ -425,7 +454,7 @@ internal sealed class ConvLayer
                 c = Prelu(c, va);
             }
 
-            c.Store(a.Output + ((long)p * a.OutStride) + (block * L));
+            c.Store(a.Output + ((long)a.Positions[p] * a.OutStride) + (block * L));
         }
     }
 
@@ -445,11 +474,17 @@ internal sealed class ConvLayer
             Vector256<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
             Vector256<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * s);
+            int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
             {
-                float* q0 = basePix + a.Segments[g];
-                float* q1 = q0 + s, q2 = q1 + s, q3 = q2 + s, q4 = q3 + s, q5 = q4 + s, q6 = q5 + s, q7 = q6 + s;
+                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
+                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
+                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
+                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
+                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
+                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
+                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
+                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
                     var w0 = Vector256.Load(w);
@@ -482,8 +517,8 @@ internal sealed class ConvLayer
                 }
             }
 
-            int os = a.OutStride;
-            float* o = a.Output + ((long)p * os) + (block * L);
+            long os = a.OutStride;
+            float* o = a.Output + (block * L);
             if (a.Prelu)
             {
                 var va0 = Vector256.Load(a.Alpha + (block * L));
@@ -494,11 +529,11 @@ internal sealed class ConvLayer
                 d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
             }
 
-            c0.Store(o); c1.Store(o + os); c2.Store(o + (2 * os)); c3.Store(o + (3 * os));
-            c4.Store(o + (4 * os)); c5.Store(o + (5 * os)); c6.Store(o + (6 * os)); c7.Store(o + (7 * os));
+            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
+            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
             o += L;
-            d0.Store(o); d1.Store(o + os); d2.Store(o + (2 * os)); d3.Store(o + (3 * os));
-            d4.Store(o + (4 * os)); d5.Store(o + (5 * os)); d6.Store(o + (6 * os)); d7.Store(o + (7 * os));
+            d0.Store(o + (pp[0] * os)); d1.Store(o + (pp[1] * os)); d2.Store(o + (pp[2] * os)); d3.Store(o + (pp[3] * os));
+            d4.Store(o + (pp[4] * os)); d5.Store(o + (pp[5] * os)); d6.Store(o + (pp[6] * os)); d7.Store(o + (pp[7] * os));
         }
 
         if (p < end)
@@ -525,7 +560,7 @@ internal sealed class ConvLayer
             }
 
             float* w = wBlock;
-            float* basePix = a.Input + ((long)p * a.InStride);
+            float* basePix = a.Input + ((long)a.Positions[p] * a.InStride);
             for (int g = 0; g < a.SegmentCount; g++)
             {
                 float* q = basePix + a.Segments[g];
@@ -541,12 +576,41 @@ internal sealed class ConvLayer
                 }
             }
 
-            float* o = a.Output + ((long)p * a.OutStride) + (block * lanes);
+            float* o = a.Output + ((long)a.Positions[p] * a.OutStride) + (block * lanes);
             for (int l = 0; l < lanes; l++)
             {
                 float x = acc[l];
                 o[l] = a.Prelu && x < 0 ? x * a.Alpha[(block * lanes) + l] : x;
             }
         }
+    }
+}
+
+/// <summary>A shared, growing table 0, 1, 2, ... used as the position list of contiguous runs.</summary>
+internal static class Iota
+{
+    private static int[] table = Build(1 << 16);
+
+    public static ReadOnlySpan<int> Get(int n)
+    {
+        var t = table;
+        if (t.Length < n)
+        {
+            t = Build(Math.Max(n, t.Length * 2));
+            table = t;
+        }
+
+        return t;
+    }
+
+    private static int[] Build(int n)
+    {
+        var t = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            t[i] = i;
+        }
+
+        return t;
     }
 }

@@ -182,6 +182,7 @@ internal sealed class PNet
 internal sealed class CropNet
 {
     private readonly (ConvLayer Conv, int PoolKernel, int PoolStride)[] convs;
+    private readonly int[][] positions; // valid output positions of each convolution (rows are 'row' pixels apart)
     private readonly int[] headOutputs;
     private readonly int flatH;
     private readonly int flatW;
@@ -193,6 +194,7 @@ internal sealed class CropNet
         CeilPooling = ceilPooling;
         InputSize = inputSize;
         convs = new (ConvLayer, int, int)[convSpec.Length];
+        positions = new int[convSpec.Length][];
         int stride = 3, channels = 3, size = inputSize;
         long scratch = 0;
         for (int i = 0; i < convSpec.Length; i++)
@@ -200,6 +202,15 @@ internal sealed class CropNet
             var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels);
             convs[i] = (c, convSpec[i].PoolKernel, convSpec[i].PoolStride);
             int outSize = size - c.K + 1;
+            positions[i] = new int[outSize * outSize];
+            for (int y = 0; y < outSize; y++)
+            {
+                for (int x = 0; x < outSize; x++)
+                {
+                    positions[i][(y * outSize) + x] = (y * size) + x;
+                }
+            }
+
             scratch = Math.Max(scratch, (long)outSize * size * c.OutputChannelStride);
             size = convSpec[i].PoolKernel > 0 ? MaxPool.OutputSize(outSize, convSpec[i].PoolKernel, convSpec[i].PoolStride, ceilPooling) : outSize;
             scratch = Math.Max(scratch, (long)size * size * c.OutputChannelStride);
@@ -296,7 +307,7 @@ internal sealed class CropNet
                 var (conv, pk, ps) = convs[l];
                 int outSize = size - conv.K + 1;
                 Span<float> convOut = srcInA ? b : a;
-                conv.Forward(src, convOut, 0, ((outSize - 1) * row) + outSize, row);
+                conv.Forward(src, convOut, positions[l], row);
                 if (pk > 0)
                 {
                     Span<float> poolOut = srcInA ? a : b;
