@@ -38,7 +38,7 @@ public sealed record AnnotationOptions
     /// <summary>Draw each box's score as text (e.g. "0.998") above it. Default true. Skipped when no typeface is available.</summary>
     public bool DrawScores { get; init; } = true;
 
-    /// <summary>Draw the five landmarks of faces as dots (candidates have none). Default true.</summary>
+    /// <summary>Draw the five landmarks of faces as dots in <see cref="LandmarkColors"/> (candidates have none). Default true.</summary>
     public bool DrawLandmarks { get; init; } = true;
 
     /// <summary>Digits after the decimal point in score labels. Default 3; range [0, 6].</summary>
@@ -50,7 +50,7 @@ public sealed record AnnotationOptions
     /// <summary>Score text size in pixels; null (default) means <c>max(10, s / 32)</c>. Range [1, 1000].</summary>
     public float? FontSize { get; init; }
 
-    /// <summary>Landmark dot radius in pixels; null (default) means <c>max(1.5, 1.5 * line width)</c>. Range (0, 1000].</summary>
+    /// <summary>Landmark dot radius in pixels; null (default) means <c>max(2.5, 2 * line width)</c>. Dots get a thin dark ring. Range (0, 1000].</summary>
     public float? LandmarkRadius { get; init; }
 
     /// <summary>

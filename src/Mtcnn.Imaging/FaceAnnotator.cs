@@ -94,6 +94,7 @@ public sealed class FaceAnnotator
         var style = new Style(Options, width, height);
         using var stroke = NewStroke(style);
         using var fill = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Fill };
+        using var ring = new SKPaint { IsAntialias = true, Style = SKPaintStyle.Stroke, StrokeWidth = Math.Max(1f, style.Radius / 3f), Color = new SKColor(0, 0, 0, 160) };
         using var font = NewFont(style);
         foreach (var face in faces)
         {
@@ -105,6 +106,9 @@ public sealed class FaceAnnotator
                     Point2F p = face.Landmarks[i];
                     fill.Color = Options.LandmarkColors[i];
                     canvas.DrawCircle(p.X, p.Y, style.Radius, fill);
+
+                    // A thin dark ring keeps the dot visible on skin of a similar colour.
+                    canvas.DrawCircle(p.X, p.Y, style.Radius, ring);
                 }
             }
         }
@@ -150,9 +154,10 @@ public sealed class FaceAnnotator
         }
     }
 
+    // Box outlines are not antialiased: crisp lines in exactly the box colour, like OpenCV's rectangles.
     private static SKPaint NewStroke(Style style) => new()
     {
-        IsAntialias = true,
+        IsAntialias = false,
         Style = SKPaintStyle.Stroke,
         StrokeWidth = style.LineWidth,
         Color = style.Options.BoxColor,
@@ -224,7 +229,7 @@ public sealed class FaceAnnotator
             float shortSide = Math.Max(1, Math.Min(width, height));
             LineWidth = options.LineWidth ?? Math.Max(1f, shortSide / 256f);
             FontSize = options.FontSize ?? Math.Max(10f, shortSide / 32f);
-            Radius = options.LandmarkRadius ?? Math.Max(1.5f, 1.5f * LineWidth);
+            Radius = options.LandmarkRadius ?? Math.Max(2.5f, 2f * LineWidth);
         }
 
         public AnnotationOptions Options { get; }

@@ -234,6 +234,15 @@ public sealed class DecodeTests
     }
 
     [Fact]
+    public void Concurrent_loads_give_identical_pixels()
+    {
+        using var bitmap = Noise(40, 30, 9);
+        byte[] jpeg = WithExifOrientation(Encode(bitmap, SKEncodedImageFormat.Jpeg, 85), 6);
+        byte[] expected = ImageLoader.Decode(jpeg).Pixels.ToArray();
+        Parallel.For(0, 32, _ => Assert.Equal(expected, ImageLoader.Decode(jpeg).Pixels.ToArray()));
+    }
+
+    [Fact]
     public void Options_are_validated()
     {
         Assert.Equal(256L * 1024 * 1024, ImageLoadOptions.Default.MaxFileSizeBytes);
