@@ -30,7 +30,7 @@ internal static class BenchCommand
         int cores = Environment.ProcessorCount;
         int[] defaultThreads = cores > 1 ? [1, cores] : [1];
         var threads = OptionFactory.IntList("--threads", defaultThreads, 1, 1024,
-            $"Threads per detection call, comma-separated; the default is 1 and every core.");
+            "Threads per detection call, comma-separated; the default is 1 and every core.");
         var iterations = OptionFactory.Int("--iterations", 20, "Measured calls per row [1, 100000].");
         var warmup = OptionFactory.Int("--warmup", 3, "Unmeasured calls before each row [0, 1000].");
         var batch = OptionFactory.Int("--batch", 0, "Also measure DetectBatch with this many images per call (0: skip) [0, 10000].");
