@@ -12,6 +12,19 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 1 && args[0] == "stages")
+        {
+            StageProbe.Run(args[1]);
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "pnet")
+        {
+            PNetProbe.Run();
+            PNetStageProbe.Run();
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "alloc")
         {
             AllocProbe.Run();

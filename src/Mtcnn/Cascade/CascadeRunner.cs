@@ -16,7 +16,7 @@ namespace Mtcnn.Cascade;
 internal sealed class CascadeRunner
 {
     private const int CropChunk = 32;
-    private const int BandRows = 24;
+    private const int MinBandRows = 16;
     private readonly Networks nets;
     private readonly ConcurrentBag<Workspace> workspaces = [];
     private readonly float inputOffset;
@@ -201,6 +201,17 @@ internal sealed class CascadeRunner
         PlanPyramid(ctx.Integral.Height, ctx.Integral.Width, options, levels, nets.P);
         var items = ctx.Items;
         items.Clear();
+
+        // Bands only pay off as parallel work: each costs 10 extra input rows (the receptive field), which is a
+        // large share of a small level. One thread runs whole levels; several threads get about three bands each,
+        // made by splitting only the levels that are larger than that share, into bands of equal height.
+        long total = 0;
+        foreach (var lv in levels)
+        {
+            total += (long)Math.Max(lv.OutHeight, 0) * lv.Width;
+        }
+
+        long target = degree <= 1 ? long.MaxValue : Math.Max(1, total / (degree * 3L));
         for (int l = 0; l < levels.Count; l++)
         {
             var lv = levels[l];
@@ -209,9 +220,12 @@ internal sealed class CascadeRunner
                 continue;
             }
 
-            for (int r = 0; r < lv.OutHeight; r += BandRows)
+            long cost = (long)lv.OutHeight * lv.Width;
+            int bands = (int)Math.Clamp((cost + target - 1) / target, 1, Math.Max(1, lv.OutHeight / MinBandRows));
+            int bandRows = (lv.OutHeight + bands - 1) / bands;
+            for (int r = 0; r < lv.OutHeight; r += bandRows)
             {
-                int rows = Math.Min(BandRows, lv.OutHeight - r);
+                int rows = Math.Min(bandRows, lv.OutHeight - r);
                 items.Add(new PNetWorkItem(l, r, rows, (long)rows * lv.Width));
             }
         }
