@@ -17,6 +17,7 @@ internal sealed class CascadeRunner
 {
     private const int CropChunk = 32;
     private const int MinBandRows = 16;
+    private const long MaxBandFloats = 8L << 20; // 32 MB per scratch buffer
     private readonly Networks nets;
     private readonly ConcurrentBag<Workspace> workspaces = [];
     private readonly float inputOffset;
@@ -220,8 +221,11 @@ internal sealed class CascadeRunner
                 continue;
             }
 
+            // Also bound the scratch memory: a band's first feature map holds about 2 * rows * width * 16 floats.
             long cost = (long)lv.OutHeight * lv.Width;
-            int bands = (int)Math.Clamp((cost + target - 1) / target, 1, Math.Max(1, lv.OutHeight / MinBandRows));
+            long byMemory = ((long)lv.OutHeight * lv.Width * 32 / MaxBandFloats) + 1;
+            long wanted = Math.Max((cost + target - 1) / target, byMemory);
+            int bands = (int)Math.Clamp(wanted, 1, Math.Max(1, lv.OutHeight / MinBandRows));
             int bandRows = (lv.OutHeight + bands - 1) / bands;
             for (int r = 0; r < lv.OutHeight; r += bandRows)
             {
