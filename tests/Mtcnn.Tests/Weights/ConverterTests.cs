@@ -103,16 +103,41 @@ public sealed class ConverterTests
         Assert.Contains("expected sha256 " + OriginalWeightsConverter.PNetSha256, e.Message, StringComparison.Ordinal);
     }
 
-    private static MemoryStream MakeTarball(params (string Name, byte[] Data)[] entries)
+    [Theory]
+    [InlineData(124, "zzzzzzzzzzz")] // size field not octal
+    [InlineData(148, "9999999")] // header checksum wrong
+    [InlineData(124, "77777777777")] // size far beyond the end of the archive
+    public void A_corrupt_tar_header_is_a_format_error(int offset, string garbage)
+    {
+        var tar = MakeTar((OriginalWeightsConverter.TarballAssetFolder + "pnet.tflite", new byte[1000]));
+        System.Text.Encoding.ASCII.GetBytes(garbage).CopyTo(tar, offset);
+        using var tgz = Gzip(tar);
+        var e = Assert.Throws<MtcnnFormatException>(() => OriginalWeightsConverter.ConvertNpmPackage(tgz));
+        Assert.Contains("tar", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static MemoryStream MakeTarball(params (string Name, byte[] Data)[] entries) => Gzip(MakeTar(entries));
+
+    private static byte[] MakeTar(params (string Name, byte[] Data)[] entries)
     {
         var ms = new MemoryStream();
-        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
-        using (var tar = new TarWriter(gz, TarEntryFormat.Ustar, leaveOpen: true))
+        using (var tar = new TarWriter(ms, TarEntryFormat.Ustar, leaveOpen: true))
         {
             foreach (var (name, data) in entries)
             {
                 tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data) });
             }
+        }
+
+        return ms.ToArray();
+    }
+
+    private static MemoryStream Gzip(byte[] data)
+    {
+        var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gz.Write(data);
         }
 
         ms.Position = 0;

@@ -113,48 +113,48 @@ internal sealed class FlatBufferWriter
         switch (value)
         {
             case FbString s:
-            {
-                var bytes = Encoding.UTF8.GetBytes(s.Value);
-                int pos = StartVector(bytes.Length, 4);
-                _buf.AddRange(bytes);
-                _buf.Add(0);
-                return pos;
-            }
-
-            case FbBytes b:
-            {
-                int pos = StartVector(b.Value.Length, 16);
-                _buf.AddRange(b.Value);
-                return pos;
-            }
-
-            case FbInts ints:
-            {
-                int pos = StartVector(ints.Values.Length, 4);
-                foreach (int v in ints.Values)
                 {
-                    AddI32(v);
+                    var bytes = Encoding.UTF8.GetBytes(s.Value);
+                    int pos = StartVector(bytes.Length, 4);
+                    _buf.AddRange(bytes);
+                    _buf.Add(0);
+                    return pos;
                 }
 
-                return pos;
-            }
+            case FbBytes b:
+                {
+                    int pos = StartVector(b.Value.Length, 16);
+                    _buf.AddRange(b.Value);
+                    return pos;
+                }
+
+            case FbInts ints:
+                {
+                    int pos = StartVector(ints.Values.Length, 4);
+                    foreach (int v in ints.Values)
+                    {
+                        AddI32(v);
+                    }
+
+                    return pos;
+                }
 
             case FbTableRef t:
                 return WriteTable(t.Table);
 
             case FbTables tables:
-            {
-                int pos = StartVector(tables.Tables.Count, 4);
-                int first = _buf.Count;
-                _buf.AddRange(new byte[4 * tables.Tables.Count]);
-                for (int i = 0; i < tables.Tables.Count; i++)
                 {
-                    int child = WriteTable(tables.Tables[i]);
-                    PatchU32(first + (4 * i), (uint)(child - (first + (4 * i))));
-                }
+                    int pos = StartVector(tables.Tables.Count, 4);
+                    int first = _buf.Count;
+                    _buf.AddRange(new byte[4 * tables.Tables.Count]);
+                    for (int i = 0; i < tables.Tables.Count; i++)
+                    {
+                        int child = WriteTable(tables.Tables[i]);
+                        PatchU32(first + (4 * i), (uint)(child - (first + (4 * i))));
+                    }
 
-                return pos;
-            }
+                    return pos;
+                }
 
             default:
                 throw new ArgumentException($"Unknown value {value}.", nameof(value));

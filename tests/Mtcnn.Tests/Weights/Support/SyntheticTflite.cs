@@ -93,81 +93,81 @@ internal static class SyntheticTflite
             switch (layer.Kind)
             {
                 case 'c':
-                {
-                    int o = w.Shape[0], i = w.Shape[1], k = w.Shape[2];
-                    var t = new float[w.Data.Length];
-                    for (int oo = 0; oo < o; oo++)
                     {
-                        for (int ii = 0; ii < i; ii++)
-                        {
-                            for (int ky = 0; ky < k; ky++)
-                            {
-                                for (int kx = 0; kx < k; kx++)
-                                {
-                                    t[(((((oo * k) + kx) * k) + ky) * i) + ii] = w.Data[(((((oo * i) + ii) * k) + ky) * k) + kx];
-                                }
-                            }
-                        }
-                    }
-
-                    int wt = Const(b, $"{net}/{layer.Source}/weights/read", [o, k, k, i], t, skipTensor);
-                    int bt = Const(b, $"{net}/{layer.Source}/Conv2D_bias", [o], weights.Get($"{net}.{layer.Name}.bias").Data, skipTensor);
-                    int y = b.Tensor($"{net}/{layer.Source}/BiasAdd", [1, 1, 1, o]);
-                    b.Op(TfliteBuilder.Conv2D, [layer.IsHead ? head : cur, wt, bt], [y]);
-                    cur = y;
-                    break;
-                }
-
-                case 'p':
-                {
-                    string p = $"{net}/{preluName}{layer.Name[5..]}";
-                    int alpha = Const(b, p + "/alpha/read", [w.Data.Length], w.Data, skipTensor);
-                    int relu = b.Tensor(p + "/Relu", [1, w.Data.Length]);
-                    int neg = b.Tensor(p + "/Neg", [1, w.Data.Length]);
-                    int relu1 = b.Tensor(p + "/Relu_1", [1, w.Data.Length]);
-                    int neg1 = b.Tensor(p + "/Neg_1", [1, w.Data.Length]);
-                    int mul = b.Tensor(p + "/Mul", [1, w.Data.Length]);
-                    int add = b.Tensor(p + "/add", [1, w.Data.Length]);
-                    b.Op(TfliteBuilder.Relu, [cur], [relu]);
-                    b.Op(TfliteBuilder.Neg, [cur], [neg]);
-                    b.Op(TfliteBuilder.Relu, [neg], [relu1]);
-                    b.Op(TfliteBuilder.Neg, [relu1], [neg1]);
-                    b.Op(TfliteBuilder.Mul, [alpha, prelu == PreluGraph.AsReleased ? neg1 : relu1], [mul]);
-                    b.Op(TfliteBuilder.Add, [relu, mul], [add]);
-                    cur = add;
-                    head = add;
-                    break;
-                }
-
-                default:
-                {
-                    int o = w.Shape[0], inF = w.Shape[1];
-                    var t = (float[])w.Data.Clone();
-                    if (layer.Kind == 'f')
-                    {
-                        int c = inF / 9;
+                        int o = w.Shape[0], i = w.Shape[1], k = w.Shape[2];
+                        var t = new float[w.Data.Length];
                         for (int oo = 0; oo < o; oo++)
                         {
-                            for (int cc = 0; cc < c; cc++)
+                            for (int ii = 0; ii < i; ii++)
                             {
-                                for (int y = 0; y < 3; y++)
+                                for (int ky = 0; ky < k; ky++)
                                 {
-                                    for (int x = 0; x < 3; x++)
+                                    for (int kx = 0; kx < k; kx++)
                                     {
-                                        t[(oo * inF) + (((x * 3) + y) * c) + cc] = w.Data[(oo * inF) + (((cc * 3) + y) * 3) + x];
+                                        t[(((((oo * k) + kx) * k) + ky) * i) + ii] = w.Data[(((((oo * i) + ii) * k) + ky) * k) + kx];
                                     }
                                 }
                             }
                         }
+
+                        int wt = Const(b, $"{net}/{layer.Source}/weights/read", [o, k, k, i], t, skipTensor);
+                        int bt = Const(b, $"{net}/{layer.Source}/Conv2D_bias", [o], weights.Get($"{net}.{layer.Name}.bias").Data, skipTensor);
+                        int y = b.Tensor($"{net}/{layer.Source}/BiasAdd", [1, 1, 1, o]);
+                        b.Op(TfliteBuilder.Conv2D, [layer.IsHead ? head : cur, wt, bt], [y]);
+                        cur = y;
+                        break;
                     }
 
-                    int wt = Const(b, $"{net}/{layer.Source}/weights/read/transpose", [o, inF], t, skipTensor);
-                    int bt = Const(b, $"{net}/{layer.Source}/{layer.Source}/MatMul_bias", [o], weights.Get($"{net}.{layer.Name}.bias").Data, skipTensor);
-                    int y2 = b.Tensor($"{net}/{layer.Source}/{layer.Source}", [1, o]);
-                    b.Op(TfliteBuilder.FullyConnected, [layer.IsHead ? head : cur, wt, bt], [y2]);
-                    cur = y2;
-                    break;
-                }
+                case 'p':
+                    {
+                        string p = $"{net}/{preluName}{layer.Name[5..]}";
+                        int alpha = Const(b, p + "/alpha/read", [w.Data.Length], w.Data, skipTensor);
+                        int relu = b.Tensor(p + "/Relu", [1, w.Data.Length]);
+                        int neg = b.Tensor(p + "/Neg", [1, w.Data.Length]);
+                        int relu1 = b.Tensor(p + "/Relu_1", [1, w.Data.Length]);
+                        int neg1 = b.Tensor(p + "/Neg_1", [1, w.Data.Length]);
+                        int mul = b.Tensor(p + "/Mul", [1, w.Data.Length]);
+                        int add = b.Tensor(p + "/add", [1, w.Data.Length]);
+                        b.Op(TfliteBuilder.Relu, [cur], [relu]);
+                        b.Op(TfliteBuilder.Neg, [cur], [neg]);
+                        b.Op(TfliteBuilder.Relu, [neg], [relu1]);
+                        b.Op(TfliteBuilder.Neg, [relu1], [neg1]);
+                        b.Op(TfliteBuilder.Mul, [alpha, prelu == PreluGraph.AsReleased ? neg1 : relu1], [mul]);
+                        b.Op(TfliteBuilder.Add, [relu, mul], [add]);
+                        cur = add;
+                        head = add;
+                        break;
+                    }
+
+                default:
+                    {
+                        int o = w.Shape[0], inF = w.Shape[1];
+                        var t = (float[])w.Data.Clone();
+                        if (layer.Kind == 'f')
+                        {
+                            int c = inF / 9;
+                            for (int oo = 0; oo < o; oo++)
+                            {
+                                for (int cc = 0; cc < c; cc++)
+                                {
+                                    for (int y = 0; y < 3; y++)
+                                    {
+                                        for (int x = 0; x < 3; x++)
+                                        {
+                                            t[(oo * inF) + (((x * 3) + y) * c) + cc] = w.Data[(oo * inF) + (((cc * 3) + y) * 3) + x];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+
+                        int wt = Const(b, $"{net}/{layer.Source}/weights/read/transpose", [o, inF], t, skipTensor);
+                        int bt = Const(b, $"{net}/{layer.Source}/{layer.Source}/MatMul_bias", [o], weights.Get($"{net}.{layer.Name}.bias").Data, skipTensor);
+                        int y2 = b.Tensor($"{net}/{layer.Source}/{layer.Source}", [1, o]);
+                        b.Op(TfliteBuilder.FullyConnected, [layer.IsHead ? head : cur, wt, bt], [y2]);
+                        cur = y2;
+                        break;
+                    }
             }
         }
 
