@@ -48,10 +48,21 @@ internal static class Program
         return 0;
     }
 
+    // facenet-pytorch (PyTorch 1.13 CPU, same weights and thresholds) on this project's 2-core machine, ms per image,
+    // median over five photos, from the detector issue: (size, min face, threads) -> ms.
+    private static readonly Dictionary<(string, int, int), double> Facenet = new()
+    {
+        [("640x480", 20, 2)] = 116, [("640x480", 40, 2)] = 81, [("1280x720", 20, 2)] = 205, [("1280x720", 40, 2)] = 135,
+        [("1920x1080", 20, 2)] = 372, [("1920x1080", 40, 2)] = 238,
+        [("640x480", 20, 1)] = 178, [("640x480", 40, 1)] = 101, [("1280x720", 20, 1)] = 298, [("1280x720", 40, 1)] = 164,
+        [("1920x1080", 20, 1)] = 635, [("1920x1080", 40, 1)] = 270,
+    };
+
     private static void Quick(int iterations, string? only)
     {
         var sources = BenchImages.Sources();
-        Console.WriteLine($"photos: {sources.Count}, cores: {Environment.ProcessorCount}");
+        var table = new List<string>();
+        Console.WriteLine($"photos: {sources.Count}, cores: {Environment.ProcessorCount}, SIMD: {Mtcnn.Inference.Simd.Best}");
         foreach (var (w, h) in new[] { (640, 480), (1280, 720), (1920, 1080) })
         {
             if (only is not null && only != $"{w}x{h}")
@@ -95,10 +106,22 @@ internal static class Program
 
                     medians.Sort();
                     int n = iterations * images.Length;
+                    double med = medians[medians.Count / 2];
+                    double fn = Facenet.GetValueOrDefault(($"{w}x{h}", minFace, threads), double.NaN);
+                    table.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"| {w}x{h} | {minFace} | {threads} | {med:F1} | {fn:F0} | {fn / med:F1}x | {stages[0] / n:F1} / {stages[1] / n:F1} / {stages[2] / n:F1} / {stages[3] / n:F1} | {counts[0] / n:F0} / {counts[1] / n:F0} / {counts[2] / n:F0} |"));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{w}x{h} min {minFace} threads {threads}: median {medians[medians.Count / 2],7:F2} ms  (per image: {string.Join(" ", medians.Select(m => m.ToString("F1", CultureInfo.InvariantCulture)))})  stages pyr {stages[0] / n:F2} P {stages[1] / n:F2} R {stages[2] / n:F2} O {stages[3] / n:F2}  candidates {counts[0] / n:F0}/{counts[1] / n:F0}/{counts[2] / n:F0}"));
+                        $"{w}x{h} min {minFace} threads {threads}: median {med,7:F2} ms  (per image: {string.Join(" ", medians.Select(m => m.ToString("F1", CultureInfo.InvariantCulture)))})  stages pyr {stages[0] / n:F2} P {stages[1] / n:F2} R {stages[2] / n:F2} O {stages[3] / n:F2}  candidates {counts[0] / n:F0}/{counts[1] / n:F0}/{counts[2] / n:F0}"));
                 }
             }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| size | min face | threads | Mtcnn.NET ms/image (median of photos) | facenet-pytorch ms | speed-up | mean stage ms: pyramid / P / R / O | mean candidates P / R / faces |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
+        foreach (var row in table)
+        {
+            Console.WriteLine(row);
         }
     }
 }
