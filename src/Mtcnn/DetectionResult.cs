@@ -15,7 +15,7 @@ public readonly record struct DetectionTimings(
 /// <summary>The outcome of detecting faces in one image. Immutable.</summary>
 public sealed class DetectionResult
 {
-    /// <summary>Creates a result (normally done by <see cref="FaceDetector"/>).</summary>
+    /// <summary>Creates a result (normally done by the <c>FaceDetector</c>).</summary>
     public DetectionResult(
         int width,
         int height,

@@ -149,16 +149,32 @@ public sealed class MtcnnWeights
 
             var meta = new Dictionary<string, string>(StringComparer.Ordinal);
             var tensors = new List<WeightTensor>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (prop.Name == "__metadata__")
                 {
+                    if (prop.Value.ValueKind != JsonValueKind.Object)
+                    {
+                        throw new MtcnnFormatException($"The safetensors __metadata__ must be a JSON object; found {prop.Value.ValueKind}.");
+                    }
+
                     foreach (var m in prop.Value.EnumerateObject())
                     {
-                        meta[m.Name] = m.Value.GetString() ?? string.Empty;
+                        if (m.Value.ValueKind != JsonValueKind.String)
+                        {
+                            throw new MtcnnFormatException($"Metadata '{m.Name}' must be a string; found {m.Value.ValueKind}.");
+                        }
+
+                        meta[m.Name] = m.Value.GetString()!;
                     }
 
                     continue;
+                }
+
+                if (!names.Add(prop.Name))
+                {
+                    throw new MtcnnFormatException($"Tensor '{prop.Name}' appears twice in the header.");
                 }
 
                 tensors.Add(ReadTensor(prop, data));
@@ -281,15 +297,25 @@ public sealed class MtcnnWeights
             throw new MtcnnFormatException($"Tensor '{prop.Name}' lacks dtype, shape or data_offsets.");
         }
 
-        if (dtype.GetString() != "F32")
+        string? dtypeName = dtype.ValueKind == JsonValueKind.String ? dtype.GetString() : dtype.ToString();
+        if (dtype.ValueKind != JsonValueKind.String || dtypeName != "F32")
         {
-            throw new MtcnnFormatException($"Tensor '{prop.Name}' has dtype {dtype.GetString()}; only F32 is supported.");
+            throw new MtcnnFormatException($"Tensor '{prop.Name}' has dtype {dtypeName}; only F32 is supported.");
         }
 
-        var shape = shapeEl.EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        var offsets = offsetsEl.EnumerateArray().Select(e => e.GetInt64()).ToArray();
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > data.Length || offsets[1] - offsets[0] != count * 4 || shape.Any(d => d < 0))
+        var shape = ReadIntegers(shapeEl, prop.Name, "shape")
+            .Select(d => d is >= 0 and <= int.MaxValue ? (int)d : throw new MtcnnFormatException($"Tensor '{prop.Name}' has an invalid dimension {d} in its shape."))
+            .ToArray();
+        var offsets = ReadIntegers(offsetsEl, prop.Name, "data_offsets");
+
+        // Count elements with an early exit so that absurd shapes cannot overflow.
+        long count = 1;
+        foreach (int d in shape)
+        {
+            count = d == 0 ? 0 : Math.Min(count * d, (long)data.Length + 1);
+        }
+
+        if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > data.Length || offsets[1] - offsets[0] != count * 4)
         {
             throw new MtcnnFormatException($"Tensor '{prop.Name}' has data_offsets [{string.Join(", ", offsets)}] that do not fit its shape [{string.Join(", ", shape)}] or the {data.Length}-byte data section.");
         }
@@ -302,6 +328,27 @@ public sealed class MtcnnWeights
         }
 
         return new WeightTensor(prop.Name, shape, values);
+    }
+
+    private static long[] ReadIntegers(JsonElement element, string tensor, string what)
+    {
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            throw new MtcnnFormatException($"Tensor '{tensor}' has a {what} that is not a JSON array.");
+        }
+
+        var result = new List<long>();
+        foreach (var e in element.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out long value))
+            {
+                throw new MtcnnFormatException($"Tensor '{tensor}' has a {what} entry '{e}' that is not an integer.");
+            }
+
+            result.Add(value);
+        }
+
+        return [.. result];
     }
 
     private static MtcnnWeights LoadDefault()

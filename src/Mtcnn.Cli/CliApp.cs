@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using Mtcnn.Cli.Bench;
+using Mtcnn.Cli.Detect;
+
+namespace Mtcnn.Cli;
+
+/// <summary>
+/// Builds the <c>mtcnn</c> command tree and runs it: parse errors and <see cref="UsageException"/> exit with 2,
+/// <see cref="CliFailureException"/> and any other exception with 1, always as one line on stderr without a stack
+/// trace (set <c>MTCNN_DEBUG=1</c> to see one).
+/// </summary>
+internal static class CliApp
+{
+    /// <summary>The command's name as typed.</summary>
+    public const string Name = "mtcnn";
+
+    /// <summary>Parses <paramref name="args"/>, runs the chosen verb and returns the exit code.</summary>
+    public static int Run(string[] args, CliConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(console);
+        var root = BuildRoot(console);
+        int code;
+        try
+        {
+            var parse = root.Parse(args);
+            if (args.Length == 0)
+            {
+                // Bare `mtcnn`: show what it can do, on stderr because it is not a result; still a usage error.
+                root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = console.Error, Error = console.Error });
+                code = ExitCodes.Usage;
+            }
+            else if (parse.Action is ParseErrorAction)
+            {
+                string help = HelpHint(parse.CommandResult);
+                foreach (var error in parse.Errors)
+                {
+                    console.WriteErrorLine($"{Name}: {OneLine(error.Message).TrimEnd('.')} ({help})");
+                }
+
+                code = ExitCodes.Usage;
+            }
+            else
+            {
+                code = parse.Invoke(new InvocationConfiguration
+                {
+                    Output = console.Out,
+                    Error = console.Error,
+                    EnableDefaultExceptionHandler = false,
+                });
+            }
+        }
+        catch (UsageException e)
+        {
+            console.WriteErrorLine($"{Name}: {OneLine(e.Message)}");
+            code = ExitCodes.Usage;
+        }
+        catch (CliFailureException e)
+        {
+            console.WriteErrorLine($"{Name}: error: {OneLine(e.Message)}");
+            WriteDebug(console, e);
+            code = ExitCodes.Failure;
+        }
+#pragma warning disable CA1031 // The command's contract is one line on stderr and exit code 1 for any failure.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            console.WriteErrorLine($"{Name}: error: {OneLine(e.Message)}");
+            WriteDebug(console, e);
+            code = ExitCodes.Failure;
+        }
+
+        try
+        {
+            console.Out.Flush();
+        }
+        catch (IOException)
+        {
+            // stdout closed early (e.g. piped into `head`): nothing more to say.
+        }
+
+        return code;
+    }
+
+    /// <summary>Collapses a possibly multi-line message onto one line.</summary>
+    public static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static RootCommand BuildRoot(CliConsole console)
+    {
+        var root = new RootCommand("Mtcnn.NET: MTCNN face detection (boxes, scores, five landmarks) from the command line.")
+        {
+            DetectCommand.Create(console),
+            WeightsCommand.Create(console),
+            BenchCommand.Create(console),
+        };
+        root.With(
+            "mtcnn detect samples/astronaut.png --output out/",
+            "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
+            "mtcnn weights info my-weights.safetensors",
+            "mtcnn bench --sizes 640x480 --iterations 10");
+        HelpExamples.Install(root);
+        return root;
+    }
+
+    private static string HelpHint(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = command; r is CommandResult c; r = r.Parent)
+        {
+            names.Add(c.Command is RootCommand ? Name : c.Command.Name);
+        }
+
+        names.Reverse();
+        return $"see '{string.Join(' ', names)} --help'";
+    }
+
+    private static void WriteDebug(CliConsole console, Exception e)
+    {
+        if (Environment.GetEnvironmentVariable("MTCNN_DEBUG") is "1" or "true")
+        {
+            console.WriteErrorLine(e.ToString());
+        }
+    }
+}

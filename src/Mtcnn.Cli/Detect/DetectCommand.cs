@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Globalization;
+using Mtcnn.Cli.Output;
+using Mtcnn.Imaging;
+
+namespace Mtcnn.Cli.Detect;
+
+/// <summary>
+/// <c>mtcnn detect INPUT...</c>: detects faces in files, folders and stdin path lists; results on stdout in the chosen
+/// format, errors, progress and the summary on stderr. Exit code 0 when every image was processed, 1 when any failed,
+/// 2 for a usage error.
+/// </summary>
+internal static class DetectCommand
+{
+    private static readonly string[] Stages = ["pnet", "rnet", "onet"];
+    private static readonly string[] Borders = ["zero", "clip"];
+
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliConsole console)
+    {
+        var d = DetectorOptions.Default;
+        var inputs = new Argument<string[]>("INPUT")
+        {
+            Description = "Image files, folders of images (.jpg .jpeg .png .bmp .webp .gif), or - to read paths from stdin, one per line.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        inputs.Validators.Add(r =>
+        {
+            // An INPUT that looks like an option is a mistyped option, not a file (name such a file ./-x).
+            foreach (var token in r.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-')
+                {
+                    r.AddError($"unknown option '{token.Value}' (to name a file that starts with '-', write ./{token.Value})");
+                }
+            }
+        });
+        var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
+        var minFace = OptionFactory.Float("--min-face-size", d.MinFaceSize, "Smallest face to find, in pixels [4, 100000]. Larger is faster.");
+        var scale = OptionFactory.Float("--scale-factor", d.ScaleFactor, "Ratio between pyramid levels [0.1, 0.95].");
+        var thresholds = OptionFactory.FloatList("--thresholds", [d.PNetThreshold, d.RNetThreshold, d.ONetThreshold], 3,
+            "Face probability thresholds of P-Net, R-Net and O-Net, each in [0, 1].");
+        var nms = OptionFactory.FloatList("--nms-thresholds", [d.PNetNmsThreshold, d.PyramidNmsThreshold, d.RNetNmsThreshold, d.ONetNmsThreshold], 4,
+            "Suppression overlaps for P-Net per level, P-Net across the pyramid, R-Net and O-Net, each in (0, 1].");
+        var maxFaces = OptionFactory.Int("--max-faces", 0, "Keep at most this many faces per image, best first; 0 keeps all [0, 100000].");
+        var border = OptionFactory.Choice("--crop-border", "zero", Borders,
+            "How R-Net/O-Net crops past the image edge are filled: zero (black, as the original MTCNN) or clip (as facenet-pytorch).");
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Weight file (mtcnn-weights safetensors) or a folder holding exactly one; default: the embedded original weights.",
+            HelpName = "path",
+        };
+        var threads = OptionFactory.Int("--threads", 0, "Threads to use; 0 uses every core. Images run in parallel, one thread each, when there are enough of them.");
+        var stage = OptionFactory.Choice("--stage", "onet", Stages,
+            "Last cascade stage to run; pnet or rnet report that stage's candidate boxes and scores (no landmarks).");
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Write annotated copies as PNG into this folder (created as needed), named like the inputs, subfolders mirrored.",
+            HelpName = "dir",
+        };
+        var format = OptionFactory.Choice("--format", "text", ResultWriter.Formats, "Output format on stdout.");
+        format.Aliases.Add("-f");
+        var allowIncomplete = new Option<bool>("--allow-incomplete")
+        {
+            Description = "Detect in the decoded part of truncated or partly corrupt images instead of reporting them as failed.",
+        };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+
+        var command = new Command("detect",
+            "Detect faces (box, score, five landmarks) in images, folders or a list of paths from stdin. Results go to stdout; "
+            + "errors, progress and a summary to stderr. Exit code 0: every image processed, 1: some image failed, 2: usage error.")
+        {
+            inputs, recursive, minFace, scale, thresholds, nms, maxFaces, border, weights, threads, stage, output, format, allowIncomplete, quiet,
+        };
+        command.With(
+            "mtcnn detect samples/astronaut.png --output out/",
+            "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
+            "find photos -name '*.jpg' | mtcnn detect - --format csv > faces.csv",
+            "mtcnn detect group.jpg --min-face-size 40 --thresholds 0.6,0.7,0.8 --max-faces 5",
+            "mtcnn detect photo.jpg --stage pnet --output pnet-view/");
+
+        command.SetAction(pr =>
+        {
+            float[] t = pr.GetValue(thresholds)!;
+            float[] n = pr.GetValue(nms)!;
+            var options = new DetectorOptions
+            {
+                MinFaceSize = pr.GetValue(minFace),
+                ScaleFactor = pr.GetValue(scale),
+                PNetThreshold = t[0],
+                RNetThreshold = t[1],
+                ONetThreshold = t[2],
+                PNetNmsThreshold = n[0],
+                PyramidNmsThreshold = n[1],
+                RNetNmsThreshold = n[2],
+                ONetNmsThreshold = n[3],
+                MaxFaces = pr.GetValue(maxFaces),
+                CropBorder = pr.GetValue(border) == "clip" ? CropBorder.Clip : CropBorder.ZeroPad,
+                MaxDegreeOfParallelism = pr.GetValue(threads),
+                LastStage = pr.GetValue(stage) switch
+                {
+                    "pnet" => CascadeStage.PNet,
+                    "rnet" => CascadeStage.RNet,
+                    _ => CascadeStage.ONet,
+                },
+            };
+            ValidateOptions(options);
+            var settings = new DetectSettings(
+                pr.GetValue(inputs)!,
+                pr.GetValue(recursive),
+                options,
+                pr.GetValue(weights),
+                pr.GetValue(output),
+                pr.GetValue(format)!,
+                pr.GetValue(allowIncomplete),
+                pr.GetValue(quiet));
+            return Execute(settings, console);
+        });
+        return command;
+    }
+
+    /// <summary>Checks the detector options, turning a range error into a usage error that names the command-line option.</summary>
+    /// <exception cref="UsageException">A value is out of range.</exception>
+    public static void ValidateOptions(DetectorOptions options)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            string option = e.ParamName switch
+            {
+                nameof(DetectorOptions.MinFaceSize) => "--min-face-size",
+                nameof(DetectorOptions.ScaleFactor) => "--scale-factor",
+                nameof(DetectorOptions.PNetThreshold) or nameof(DetectorOptions.RNetThreshold) or nameof(DetectorOptions.ONetThreshold) => "--thresholds",
+                nameof(DetectorOptions.PNetNmsThreshold) or nameof(DetectorOptions.PyramidNmsThreshold)
+                    or nameof(DetectorOptions.RNetNmsThreshold) or nameof(DetectorOptions.ONetNmsThreshold) => "--nms-thresholds",
+                nameof(DetectorOptions.MaxFaces) => "--max-faces",
+                nameof(DetectorOptions.MaxDegreeOfParallelism) => "--threads",
+                _ => e.ParamName ?? "option",
+            };
+            string message = e.Message;
+            int cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            message = CliApp.OneLine(cut >= 0 ? message[..cut] : message).TrimEnd('.');
+            string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
+            throw new UsageException($"{option}: {message}, got {got} (see 'mtcnn detect --help')", e);
+        }
+    }
+
+    private static int Execute(DetectSettings s, CliConsole console)
+    {
+        var weights = WeightsFile.Load(s.WeightsPath, "--weights");
+        var items = InputResolver.Resolve(s.Inputs, s.Recursive, console.In, w => console.WriteErrorLine($"{CliApp.Name}: {w}"));
+        if (items.Count == 0)
+        {
+            throw new CliFailureException("no images to process.");
+        }
+
+        var (workers, perImage) = DetectPipeline.Split(s.Options.EffectiveParallelism, items.Count);
+        var detector = new FaceDetector(s.Options with { MaxDegreeOfParallelism = perImage }, weights);
+        var annotator = s.OutputDirectory is null ? null : new FaceAnnotator();
+        var pipeline = new DetectPipeline(detector, workers, annotator, s.OutputDirectory, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete });
+        var writer = ResultWriter.Create(s.Format, console.Out);
+        var progress = new ProgressReporter(console, items.Count, !s.Quiet);
+        int faces = 0, failed = 0, done = 0;
+
+        writer.Begin();
+        pipeline.Run(
+            items,
+            outcome =>
+            {
+                done++;
+                if (outcome.Failed)
+                {
+                    failed++;
+                    progress.BreakLine();
+                    console.WriteErrorLine($"{CliApp.Name}: error: {outcome.Path}: {outcome.Error}");
+                }
+                else
+                {
+                    faces += outcome.Boxes.Count;
+                }
+
+                writer.Write(outcome);
+                progress.Tick(done);
+            },
+            progress.Tick);
+        writer.End();
+        progress.BreakLine();
+
+        if (items.Count > 1 && !s.Quiet)
+        {
+            double seconds = progress.Elapsed.TotalSeconds;
+            string noun = s.Options.LastStage == CascadeStage.ONet ? "face" : "candidate";
+            console.WriteErrorLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"{CliApp.Name}: {items.Count} images, {faces} {noun}{(faces == 1 ? "" : "s")}, {failed} failed, {seconds:0.00} s ({items.Count / Math.Max(seconds, 1e-9):0.#} img/s, {workers} at a time x {perImage} thread{(perImage == 1 ? "" : "s")})"));
+        }
+
+        return failed > 0 ? ExitCodes.Failure : ExitCodes.Success;
+    }
+
+    private sealed record DetectSettings(
+        string[] Inputs, bool Recursive, DetectorOptions Options, string? WeightsPath, string? OutputDirectory, string Format, bool AllowIncomplete, bool Quiet);
+}

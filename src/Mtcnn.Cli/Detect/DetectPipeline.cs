@@ -1,0 +1,219 @@
+using Mtcnn.Imaging;
+
+namespace Mtcnn.Cli.Detect;
+
+/// <summary>
+/// Decodes and detects a list of images on several threads while handing the outcomes to the caller strictly in input
+/// order. Each worker takes the next image, decodes it, detects, optionally writes the annotated copy, and parks the
+/// small outcome in its slot; the calling thread emits slots in order. A semaphore bounds how far workers may run ahead
+/// of the oldest unwritten image, so memory stays bounded on any batch size: at most one decoded image per worker plus
+/// a window of finished outcomes (boxes only).
+/// </summary>
+internal sealed class DetectPipeline
+{
+    private readonly FaceDetector detector;
+    private readonly int workers;
+    private readonly FaceAnnotator? annotator;
+    private readonly string? outputDirectory;
+    private readonly ImageLoadOptions loadOptions;
+
+    /// <summary>Creates the pipeline.</summary>
+    /// <param name="detector">The detector (its parallelism is the per-image thread count).</param>
+    /// <param name="workers">Images processed at once.</param>
+    /// <param name="annotator">Draws annotated copies when <paramref name="outputDirectory"/> is set.</param>
+    /// <param name="outputDirectory">Folder for annotated PNGs; null for none.</param>
+    /// <param name="loadOptions">Decoding settings.</param>
+    public DetectPipeline(FaceDetector detector, int workers, FaceAnnotator? annotator, string? outputDirectory, ImageLoadOptions loadOptions)
+    {
+        this.loadOptions = loadOptions;
+        ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
+        this.detector = detector;
+        this.workers = workers;
+        this.annotator = annotator;
+        this.outputDirectory = outputDirectory;
+    }
+
+    /// <summary>
+    /// Splits <paramref name="threads"/> between images and the threads inside one detection: a batch of at least
+    /// <paramref name="threads"/> images runs that many images at once on one thread each (the best throughput), a
+    /// smaller batch gives each image a share of the threads.
+    /// </summary>
+    /// <returns>Images at once, and threads per image.</returns>
+    public static (int Workers, int ThreadsPerImage) Split(int threads, int images)
+    {
+        int workers = Math.Clamp(images, 1, threads);
+        return (workers, Math.Max(1, threads / workers));
+    }
+
+    /// <summary>Processes every item; <paramref name="emit"/> receives outcomes in input order on the calling thread.</summary>
+    /// <param name="items">The images.</param>
+    /// <param name="emit">Receives each outcome, in order.</param>
+    /// <param name="waiting">Called about four times a second while the next outcome is not ready, with the number emitted so far.</param>
+    /// <param name="cancellationToken">Stops the batch.</param>
+    public void Run(IReadOnlyList<InputItem> items, Action<ImageOutcome> emit, Action<int> waiting, CancellationToken cancellationToken = default)
+    {
+        int n = items.Count;
+        var slots = new ImageOutcome?[n];
+        var gate = new object();
+        Exception? fatal = null;
+        int next = -1;
+        using var window = new SemaphoreSlim(Math.Max(16, workers * 8));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        void Work()
+        {
+            try
+            {
+                while (true)
+                {
+                    window.Wait(stop.Token);
+                    int i = Interlocked.Increment(ref next);
+                    if (i >= n)
+                    {
+                        return;
+                    }
+
+                    var outcome = Process(items[i], stop.Token);
+                    lock (gate)
+                    {
+                        slots[i] = outcome;
+                        Monitor.PulseAll(gate);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The batch was stopped; the emitting loop reports why.
+            }
+#pragma warning disable CA1031 // Handed to the calling thread and rethrown there.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                lock (gate)
+                {
+                    fatal ??= e;
+                    Monitor.PulseAll(gate);
+                }
+            }
+        }
+
+        var threads = new Thread[Math.Min(workers, Math.Max(n, 1))];
+        for (int w = 0; w < threads.Length; w++)
+        {
+            threads[w] = new Thread(Work) { IsBackground = true, Name = $"mtcnn-detect-{w}" };
+            threads[w].Start();
+        }
+
+        try
+        {
+            for (int i = 0; i < n; i++)
+            {
+                ImageOutcome? outcome;
+                while (true)
+                {
+                    lock (gate)
+                    {
+                        outcome = slots[i];
+                        if (outcome is null && fatal is null)
+                        {
+                            Monitor.Wait(gate, 250);
+                            outcome = slots[i];
+                        }
+
+                        if (fatal is not null)
+                        {
+                            throw new CliFailureException(fatal.Message, fatal);
+                        }
+                    }
+
+                    if (outcome is not null)
+                    {
+                        break;
+                    }
+
+                    cancellationToken.ThrowIfCancellationRequested();
+                    waiting(i);
+                }
+
+                slots[i] = null;
+                window.Release();
+                emit(outcome);
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            foreach (var t in threads)
+            {
+                t.Join();
+            }
+        }
+    }
+
+    private ImageOutcome Process(InputItem item, CancellationToken cancellationToken)
+    {
+        LoadedImage image;
+        try
+        {
+            image = ImageLoader.Load(item.Path, loadOptions);
+        }
+        catch (ImageLoadException e)
+        {
+            return ImageOutcome.Failure(item.Path, WithoutPath(e));
+        }
+
+        DetectionResult result;
+        try
+        {
+            result = detector.Detect(image.Image, cancellationToken);
+        }
+        catch (ArgumentException e)
+        {
+            // An image over DetectorOptions.MaxImagePixels.
+            return ImageOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
+        }
+
+        string? annotatedPath = null;
+        if (outputDirectory is not null && annotator is not null)
+        {
+            annotatedPath = Path.Combine(outputDirectory, item.OutputName);
+            try
+            {
+                string? folder = Path.GetDirectoryName(annotatedPath);
+                if (!string.IsNullOrEmpty(folder))
+                {
+                    Directory.CreateDirectory(folder);
+                }
+
+                using var annotated = annotator.Annotate(image.Image, result);
+                annotated.Save(annotatedPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+            {
+                return ImageOutcome.Failure(item.Path, $"cannot write the annotated image '{annotatedPath}': {CliApp.OneLine(e.Message)}");
+            }
+        }
+
+        return ImageOutcome.Success(item.Path, result, annotatedPath);
+    }
+
+    /// <summary>The loader's message is "<c>path: problem</c>"; the record already names the image.</summary>
+    private static string WithoutPath(ImageLoadException e)
+    {
+        string message = CliApp.OneLine(e.Message);
+        string prefix = e.FileName + ": ";
+        message = e.FileName is not null && message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
+
+        // The library's hint names its API; on the command line the switch is --allow-incomplete.
+        return message.Replace("set ImageLoadOptions.AllowIncompleteData to accept", "pass --allow-incomplete to accept", StringComparison.Ordinal);
+    }
+
+    /// <summary>An argument exception's message without the " (Parameter 'x')" suffix .NET appends.</summary>
+    private static string FirstSentence(ArgumentException e)
+    {
+        string message = e.Message;
+        string suffix = $" (Parameter '{e.ParamName}')";
+        int at = e.ParamName is null ? -1 : message.IndexOf(suffix, StringComparison.Ordinal);
+        return at >= 0 ? message[..at] : message;
+    }
+}

