@@ -63,7 +63,7 @@ public sealed class RunnerTests : IDisposable
         Assert.NotEmpty(faces);
         string preds = Path.Combine(root, "pred");
         var progress = new Collect();
-        var result = WiderEvaluator.Run(images, gt, preds, options, progress);
+        var result = WiderEvaluator.Run(images, gt, preds, options, progress: progress);
         foreach (var s in result.Settings)
         {
             Assert.Equal(1.0, s.AveragePrecision, 1e-9);
@@ -80,7 +80,7 @@ public sealed class RunnerTests : IDisposable
         // Resume: nothing is detected again; a removed file is recreated.
         File.Delete(file);
         var again = new Collect();
-        var second = WiderEvaluator.Run(images, gt, preds, options, again);
+        var second = WiderEvaluator.Run(images, gt, preds, options, progress: again);
         Assert.Equal(1, again.Reports.Where(r => r.Stage == "detect").Max(r => r.Skipped));
         Assert.True(File.Exists(file));
         Assert.Equal(result.Hard.AveragePrecision, second.Hard.AveragePrecision);

@@ -20,6 +20,7 @@ public static class FddbEvaluator
     /// <param name="foldsDirectory">The <c>FDDB-folds</c> folder with the <c>FDDB-fold-XX-ellipseList.txt</c> files.</param>
     /// <param name="outputDirectory">Where <c>fold-XX-out.txt</c>, <c>DiscROC.txt</c> and <c>ContROC.txt</c> are written.</param>
     /// <param name="detectorOptions">Detector settings; null uses <see cref="DetectorOptions.Default"/>.</param>
+    /// <param name="weights">Network weights; null uses the embedded original weights.</param>
     /// <param name="progress">Receives a report after each image; null for none.</param>
     /// <param name="cancellationToken">Stops the run between images (finished folds stay valid for a resume).</param>
     /// <returns>The ROC curves.</returns>
@@ -30,6 +31,7 @@ public static class FddbEvaluator
         string foldsDirectory,
         string outputDirectory,
         DetectorOptions? detectorOptions = null,
+        MtcnnWeights? weights = null,
         IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -50,7 +52,7 @@ public static class FddbEvaluator
         }
 
         Directory.CreateDirectory(outputDirectory);
-        var detector = new FaceDetector(options with { MaxDegreeOfParallelism = 1 });
+        var detector = new FaceDetector(options with { MaxDegreeOfParallelism = 1 }, weights);
         var sizes = new ConcurrentDictionary<string, (int Width, int Height)>(StringComparer.Ordinal);
         int completed = 0;
         int skipped = 0;

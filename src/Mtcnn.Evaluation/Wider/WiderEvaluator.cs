@@ -34,6 +34,7 @@ public static class WiderEvaluator
     /// <param name="groundTruthDirectory">The folder with the four official .mat files (see <see cref="WiderGroundTruth.Load(string)"/>).</param>
     /// <param name="predictionsDirectory">Where prediction files are written (and existing ones reused).</param>
     /// <param name="detectorOptions">Detector settings; null uses <see cref="DetectorOptions.Default"/>.</param>
+    /// <param name="weights">Network weights; null uses the embedded original weights.</param>
     /// <param name="progress">Receives a report after each image; null for none.</param>
     /// <param name="cancellationToken">Stops the run between images; written files stay valid for a resume.</param>
     /// <returns>AP and precision-recall curves for easy, medium and hard.</returns>
@@ -46,6 +47,7 @@ public static class WiderEvaluator
         string groundTruthDirectory,
         string predictionsDirectory,
         DetectorOptions? detectorOptions = null,
+        MtcnnWeights? weights = null,
         IProgress<EvaluationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -66,7 +68,7 @@ public static class WiderEvaluator
         Directory.CreateDirectory(predictionsDirectory);
 
         // Whole images run in parallel, each single-threaded: better throughput than splitting one image.
-        var detector = new FaceDetector(options with { MaxDegreeOfParallelism = 1 });
+        var detector = new FaceDetector(options with { MaxDegreeOfParallelism = 1 }, weights);
         int completed = 0;
         int skipped = 0;
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
