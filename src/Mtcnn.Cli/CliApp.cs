@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
+using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
+using Mtcnn.Cli.Eval;
 
 namespace Mtcnn.Cli;
 
@@ -93,12 +95,16 @@ internal static class CliApp
         var root = new RootCommand("Mtcnn.NET: MTCNN face detection (boxes, scores, five landmarks) from the command line.")
         {
             DetectCommand.Create(console),
+            AlignCommand.Create(console),
+            EvalCommand.Create(console),
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
         };
         root.With(
             "mtcnn detect samples/astronaut.png --output out/",
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
+            "mtcnn align photos/ --recursive --output crops/",
+            "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth",
             "mtcnn weights info my-weights.safetensors",
             "mtcnn bench --sizes 640x480 --iterations 10");
         HelpExamples.Install(root);

@@ -120,8 +120,10 @@ internal static class DetectCommand
     }
 
     /// <summary>Checks the detector options, turning a range error into a usage error that names the command-line option.</summary>
+    /// <param name="options">The options built from the command line.</param>
+    /// <param name="command">The verb whose help the message points to (e.g. <c>detect</c>, <c>eval wider</c>).</param>
     /// <exception cref="UsageException">A value is out of range.</exception>
-    public static void ValidateOptions(DetectorOptions options)
+    public static void ValidateOptions(DetectorOptions options, string command = "detect")
     {
         try
         {
@@ -144,7 +146,7 @@ internal static class DetectCommand
             int cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
             message = CliApp.OneLine(cut >= 0 ? message[..cut] : message).TrimEnd('.');
             string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
-            throw new UsageException($"{option}: {message}, got {got} (see 'mtcnn detect --help')", e);
+            throw new UsageException($"{option}: {message}, got {got} (see 'mtcnn {command} --help')", e);
         }
     }
 

@@ -1,0 +1,269 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Mtcnn.Cli.Detect;
+using Mtcnn.Evaluation;
+using Mtcnn.Evaluation.Wider;
+
+namespace Mtcnn.Cli.Eval;
+
+/// <summary><c>mtcnn eval wider|fddb</c>: the standard benchmarks (see docs/evaluation.md).</summary>
+internal static class EvalCommand
+{
+    /// <summary>The output formats on stdout.</summary>
+    public static readonly string[] Formats = ["text", "json"];
+
+    /// <summary>Builds the command group.</summary>
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("eval", "Evaluate the detector on the standard benchmarks: WIDER FACE validation (AP) and FDDB (ROC). See docs/evaluation.md.")
+        {
+            EvalWiderCommand.Create(console),
+            EvalFddbCommand.Create(console),
+        };
+        return command.With(
+            "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth",
+            "mtcnn eval fddb --images originalPics --folds FDDB-folds");
+    }
+
+    /// <summary><c>--paper</c>: start from the settings the MTCNN paper's WIDER FACE numbers use.</summary>
+    public static Option<bool> PaperOption() => new("--paper")
+    {
+        Description = "Start from the paper's settings (min face 10, scale factor 0.79, thresholds 0.5,0.5,0.3); explicit options still override them.",
+    };
+
+    /// <summary>Fails (exit 1) unless <paramref name="path"/> is an existing folder (or file, when <paramref name="fileAllowed"/>).</summary>
+    /// <exception cref="CliFailureException">The path does not exist.</exception>
+    public static void RequireInput(string? path, string option, bool fileAllowed = false)
+    {
+        if (path is not null && !Directory.Exists(path) && !(fileAllowed && File.Exists(path)))
+        {
+            throw new CliFailureException($"{option}: '{path}' does not exist.");
+        }
+    }
+
+    /// <summary>
+    /// The output folder: the one given (reused, so an interrupted run resumes), or a fresh <c>runs/eval/NAME</c>,
+    /// <c>NAME2</c>, ... under the current folder.
+    /// </summary>
+    public static string OutputFolder(string? given, string name)
+    {
+        string folder = given ?? Fresh(Path.Combine("runs", "eval"), name);
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliFailureException($"--output: cannot create '{folder}': {e.Message}", e);
+        }
+
+        return folder;
+    }
+
+    /// <summary>
+    /// Saves the resolved settings as <c>options.json</c> in the output folder; if the folder already holds different
+    /// ones (a run with other settings), refuses to mix results.
+    /// </summary>
+    public static void SaveOptions(string folder, string command, DetectorOptions? options, IReadOnlyDictionary<string, string?> inputs)
+    {
+        var sb = new StringBuilder();
+        sb.Append("{\n  \"command\": ").Append(JsonSerializer.Serialize(command));
+        foreach (var (key, value) in inputs)
+        {
+            sb.Append(",\n  ").Append(JsonSerializer.Serialize(key)).Append(": ").Append(value is null ? "null" : JsonSerializer.Serialize(Path.GetFullPath(value)));
+        }
+
+        if (options is not null)
+        {
+            sb.Append(",\n  \"detector\": {");
+            sb.Append(string.Create(CultureInfo.InvariantCulture, $"\"min_face_size\": {options.MinFaceSize:R}, \"scale_factor\": {options.ScaleFactor:R}, "));
+            sb.Append(string.Create(CultureInfo.InvariantCulture, $"\"thresholds\": [{options.PNetThreshold:R}, {options.RNetThreshold:R}, {options.ONetThreshold:R}]}}"));
+        }
+
+        sb.Append("\n}\n");
+        string path = Path.Combine(folder, "options.json");
+        string text = sb.ToString();
+        if (options is not null && File.Exists(path))
+        {
+            string old = File.ReadAllText(path);
+            string? oldDetector = DetectorPart(old);
+            if (oldDetector is not null && oldDetector != DetectorPart(text))
+            {
+                throw new CliFailureException($"'{folder}' holds results of a run with other detector settings ({path}); choose another --output or remove that folder.");
+            }
+        }
+
+        File.WriteAllText(path, text);
+    }
+
+    /// <summary>Adapts library progress reports to the command's progress line (thread-safe).</summary>
+    public static IProgress<EvaluationProgress> Progress(CliConsole console, bool enabled, Action<ProgressReporter> created)
+    {
+        return new Reporter(console, enabled, created);
+    }
+
+    /// <summary>A number for people: 4 decimals, invariant.</summary>
+    public static string Rate(double value) => value.ToString("0.0000", CultureInfo.InvariantCulture);
+
+    /// <summary>A number for JSON: up to 6 decimals, invariant.</summary>
+    public static string Json(double value) => Math.Round(value, 6).ToString("0.######", CultureInfo.InvariantCulture);
+
+    private static string? DetectorPart(string json)
+    {
+        int at = json.IndexOf("\"detector\"", StringComparison.Ordinal);
+        return at < 0 ? null : json[at..];
+    }
+
+    private static string Fresh(string parent, string name)
+    {
+        string candidate = Path.Combine(parent, name);
+        for (int n = 2; Directory.Exists(candidate); n++)
+        {
+            candidate = Path.Combine(parent, name + n.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return candidate;
+    }
+
+    private sealed class Reporter(CliConsole console, bool enabled, Action<ProgressReporter> created) : IProgress<EvaluationProgress>
+    {
+        private readonly object gate = new();
+        private ProgressReporter? reporter;
+
+        public void Report(EvaluationProgress value)
+        {
+            if (!enabled || value.Stage != "detect")
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                if (reporter is null)
+                {
+                    reporter = new ProgressReporter(console, value.Total, enabled: true);
+                    created(reporter);
+                }
+
+                reporter.Tick(value.Completed);
+            }
+        }
+    }
+}
+
+/// <summary><c>mtcnn eval wider</c>.</summary>
+internal static class EvalWiderCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliConsole console)
+    {
+        var images = new Option<string>("--images") { Description = "The WIDER FACE validation images: WIDER_val/images (the folder holding the 61 event folders) or WIDER_val.", HelpName = "dir" };
+        var gt = new Option<string>("--gt")
+        {
+            Description = "The ground-truth folder with wider_face_val.mat and wider_{easy,medium,hard}_val.mat (eval_tools/ground_truth).",
+            HelpName = "dir",
+            Required = true,
+        };
+        var predictions = new Option<string>("--predictions")
+        {
+            Description = "Score existing predictions in the official layout (<dir>/<event>/<image>.txt) instead of running the detector.",
+            HelpName = "dir",
+        };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Folder for predictions/, pr.png, results.json and options.json; an existing one is resumed. Default: a fresh runs/eval/wider, wider2, ...",
+            HelpName = "dir",
+        };
+        var paper = EvalCommand.PaperOption();
+        var format = OptionFactory.Choice("--format", "text", EvalCommand.Formats, "Output format on stdout.");
+        format.Aliases.Add("-f");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var command = new Command("wider",
+            "WIDER FACE validation: run the detector on every image (in parallel, resumable), write predictions in the official layout, "
+            + "print AP for easy, medium and hard, and draw the precision-recall curves (pr.png). With --predictions, only score existing predictions.")
+        {
+            images, gt, predictions, output, paper, format, quiet,
+        };
+        var detector = DetectorArguments.AddTo(command);
+        command.With(
+            "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth --output runs/wider",
+            "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth --paper",
+            "mtcnn eval wider --gt eval_tools/ground_truth --predictions other-detector/pred");
+        command.SetAction(pr =>
+        {
+            string? imagesDir = pr.GetValue(images);
+            string? predictionsDir = pr.GetValue(predictions);
+            if (imagesDir is null == predictionsDir is null)
+            {
+                throw new UsageException("give --images to run the detector, or --predictions to score existing predictions (not both) (see 'mtcnn eval wider --help')");
+            }
+
+            var baseOptions = pr.GetValue(paper) ? WiderEvaluator.PaperOptions : DetectorOptions.Default;
+            var options = detector.Build(pr, baseOptions, "eval wider");
+            string gtDir = pr.GetValue(gt)!;
+            EvalCommand.RequireInput(gtDir, "--gt");
+            EvalCommand.RequireInput(imagesDir, "--images");
+            EvalCommand.RequireInput(predictionsDir, "--predictions");
+            bool quietRun = pr.GetValue(quiet);
+            string folder = EvalCommand.OutputFolder(pr.GetValue(output), "wider");
+            WiderEvaluationResult result;
+            ProgressReporter? reporter = null;
+            if (imagesDir is not null)
+            {
+                var weights = detector.LoadWeights(pr);
+                EvalCommand.SaveOptions(folder, "eval wider", options, new Dictionary<string, string?> { ["images"] = imagesDir, ["gt"] = gtDir, ["weights"] = pr.GetValue(detector.Weights) });
+                predictionsDir = Path.Combine(folder, "predictions");
+                var progress = EvalCommand.Progress(console, !quietRun, r => reporter = r);
+                result = WiderEvaluator.Run(imagesDir, gtDir, predictionsDir, options, weights, progress);
+                reporter?.BreakLine();
+            }
+            else
+            {
+                EvalCommand.SaveOptions(folder, "eval wider", null, new Dictionary<string, string?> { ["predictions"] = predictionsDir, ["gt"] = gtDir });
+                result = WiderEvaluator.Score(predictionsDir!, gtDir);
+            }
+
+            string plot = Path.Combine(folder, "pr.png");
+            EvaluationPlots.SavePrecisionRecall(result, plot);
+            File.WriteAllText(Path.Combine(folder, "results.json"), Json(result, predictionsDir!, plot));
+            if (pr.GetValue(format) == "json")
+            {
+                console.Out.Write(Json(result, predictionsDir!, plot));
+            }
+            else
+            {
+                foreach (var s in result.Settings)
+                {
+                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Setting.ToString().ToLowerInvariant(),-7} AP {EvalCommand.Rate(s.AveragePrecision)}  ({s.FaceCount} faces)"));
+                }
+            }
+
+            console.Out.Flush();
+            if (!quietRun)
+            {
+                console.WriteErrorLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{CliApp.Name}: {result.ImageCount} images, {result.PredictionCount} predictions ({predictionsDir}), {result.ImagesWithoutPredictions} images without a prediction file; curves in {plot}"));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string Json(WiderEvaluationResult r, string predictions, string plot)
+    {
+        var sb = new StringBuilder("{");
+        foreach (var s in r.Settings)
+        {
+            sb.Append(JsonSerializer.Serialize(s.Setting.ToString().ToLowerInvariant())).Append(": ").Append(EvalCommand.Json(s.AveragePrecision)).Append(", ");
+        }
+
+        sb.Append(string.Create(CultureInfo.InvariantCulture, $"\"faces\": {{\"easy\": {r.Easy.FaceCount}, \"medium\": {r.Medium.FaceCount}, \"hard\": {r.Hard.FaceCount}}}, "));
+        sb.Append(string.Create(CultureInfo.InvariantCulture, $"\"images\": {r.ImageCount}, \"predictions\": {r.PredictionCount}, \"images_without_predictions\": {r.ImagesWithoutPredictions}, "));
+        sb.Append("\"predictions_dir\": ").Append(JsonSerializer.Serialize(predictions)).Append(", \"plot\": ").Append(JsonSerializer.Serialize(plot)).Append("}\n");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Mtcnn.Cli.Detect;
+using Mtcnn.Evaluation;
+using Mtcnn.Evaluation.Fddb;
+using Mtcnn.Evaluation.Wider;
+
+namespace Mtcnn.Cli.Eval;
+
+/// <summary><c>mtcnn eval fddb</c>.</summary>
+internal static class EvalFddbCommand
+{
+    /// <summary>Builds the command.</summary>
+    public static Command Create(CliConsole console)
+    {
+        var images = new Option<string>("--images") { Description = "The FDDB images (originalPics: the folder holding 2002/ and 2003/).", HelpName = "dir" };
+        var folds = new Option<string>("--folds")
+        {
+            Description = "The FDDB-folds folder with FDDB-fold-01-ellipseList.txt ... FDDB-fold-10-ellipseList.txt.",
+            HelpName = "dir",
+            Required = true,
+        };
+        var detections = new Option<string>("--detections")
+        {
+            Description = "Score existing detections (FDDB rectangle format: a file, or a folder of fold-XX-out.txt) instead of running the detector; with --images, regions are clipped to each image.",
+            HelpName = "path",
+        };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Folder for fold-XX-out.txt, DiscROC.txt, ContROC.txt, roc.png, results.json and options.json; an existing one is resumed fold by fold. Default: a fresh runs/eval/fddb, fddb2, ...",
+            HelpName = "dir",
+        };
+        var paper = EvalCommand.PaperOption();
+        var format = OptionFactory.Choice("--format", "text", EvalCommand.Formats, "Output format on stdout.");
+        format.Aliases.Add("-f");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var command = new Command("fddb",
+            "FDDB: run the detector on every fold's images (in parallel, resumable per fold), write detections in FDDB's format, "
+            + "print the discrete and continuous true positive rate at 1,000 false positives, and draw the ROC curves (roc.png). With --detections, only score.")
+        {
+            images, folds, detections, output, paper, format, quiet,
+        };
+        var detector = DetectorArguments.AddTo(command);
+        command.With(
+            "mtcnn eval fddb --images originalPics --folds FDDB-folds --output runs/fddb",
+            "mtcnn eval fddb --folds FDDB-folds --detections other/fold-all-out.txt --images originalPics");
+        command.SetAction(pr =>
+        {
+            string? imagesDir = pr.GetValue(images);
+            string? detectionsPath = pr.GetValue(detections);
+            if (imagesDir is null && detectionsPath is null)
+            {
+                throw new UsageException("give --images to run the detector, or --detections to score existing detections (see 'mtcnn eval fddb --help')");
+            }
+
+            var baseOptions = pr.GetValue(paper) ? WiderEvaluator.PaperOptions : DetectorOptions.Default;
+            var options = detector.Build(pr, baseOptions, "eval fddb");
+            string foldsDir = pr.GetValue(folds)!;
+            EvalCommand.RequireInput(foldsDir, "--folds");
+            EvalCommand.RequireInput(imagesDir, "--images");
+            EvalCommand.RequireInput(detectionsPath, "--detections", fileAllowed: true);
+            bool quietRun = pr.GetValue(quiet);
+            string folder = EvalCommand.OutputFolder(pr.GetValue(output), "fddb");
+            FddbResult result;
+            if (detectionsPath is null)
+            {
+                var weights = detector.LoadWeights(pr);
+                EvalCommand.SaveOptions(folder, "eval fddb", options, new Dictionary<string, string?> { ["images"] = imagesDir, ["folds"] = foldsDir, ["weights"] = pr.GetValue(detector.Weights) });
+                ProgressReporter? reporter = null;
+                var progress = EvalCommand.Progress(console, !quietRun, r => reporter = r);
+                result = FddbEvaluator.Run(imagesDir!, foldsDir, folder, options, weights, progress);
+                reporter?.BreakLine();
+            }
+            else
+            {
+                EvalCommand.SaveOptions(folder, "eval fddb", null, new Dictionary<string, string?> { ["detections"] = detectionsPath, ["folds"] = foldsDir, ["images"] = imagesDir });
+                result = FddbEvaluator.Score(detectionsPath, foldsDir, imagesDir);
+                FddbFiles.WriteRoc(Path.Combine(folder, "DiscROC.txt"), result.Discrete);
+                FddbFiles.WriteRoc(Path.Combine(folder, "ContROC.txt"), result.Continuous);
+            }
+
+            string plot = Path.Combine(folder, "roc.png");
+            EvaluationPlots.SaveRoc(result, plot);
+            File.WriteAllText(Path.Combine(folder, "results.json"), Json(result, plot));
+            if (pr.GetValue(format) == "json")
+            {
+                console.Out.Write(Json(result, plot));
+            }
+            else
+            {
+                console.Out.WriteLine($"discrete   TPR {EvalCommand.Rate(result.DiscreteTruePositiveRateAt1000)} at 1000 false positives");
+                console.Out.WriteLine($"continuous TPR {EvalCommand.Rate(result.ContinuousTruePositiveRateAt1000)} at 1000 false positives");
+            }
+
+            console.Out.Flush();
+            if (!quietRun)
+            {
+                console.WriteErrorLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{CliApp.Name}: {result.ImageCount} images, {result.FaceCount} faces, {result.DetectionCount} detections, {result.ImagesWithoutDetections} images without detections; ROC in {plot}"));
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string Json(FddbResult r, string plot)
+    {
+        var sb = new StringBuilder("{");
+        sb.Append("\"discrete_tpr_at_1000\": ").Append(EvalCommand.Json(r.DiscreteTruePositiveRateAt1000));
+        sb.Append(", \"continuous_tpr_at_1000\": ").Append(EvalCommand.Json(r.ContinuousTruePositiveRateAt1000));
+        sb.Append(string.Create(CultureInfo.InvariantCulture, $", \"images\": {r.ImageCount}, \"faces\": {r.FaceCount}, \"detections\": {r.DetectionCount}, \"images_without_detections\": {r.ImagesWithoutDetections}"));
+        sb.Append(", \"plot\": ").Append(JsonSerializer.Serialize(plot)).Append("}\n");
+        return sb.ToString();
+    }
+}
