@@ -33,6 +33,13 @@ internal sealed class CascadeRunner
         bgr = reference;
     }
 
+    /// <summary>
+    /// A fresh per-image context with the variant's resampler: area averaging for the original weights, OpenCV's
+    /// 8-bit INTER_LINEAR for the reference project's (whose nets were trained on such input).
+    /// </summary>
+    public ImageContext NewContext() =>
+        new(nets.Variant == ModelVariant.Reference ? new BilinearResampler() : new IntegralImage());
+
     /// <summary>The scales of the pyramid for an image, as facenet-pytorch computes them (in double precision).</summary>
     public static void PlanPyramid(int height, int width, DetectorOptions options, List<PyramidLevel> levels, PNet? pnet)
     {
@@ -58,7 +65,7 @@ internal sealed class CascadeRunner
         DetectorOptions options, int degree, ImageContext ctx, CancellationToken cancellationToken)
     {
         long t0 = Stopwatch.GetTimestamp();
-        ctx.Integral.Build(pixels, width, height, stride, format, bgr);
+        ctx.Resampler.Build(pixels, width, height, stride, format, bgr);
         long tPyramid = Stopwatch.GetTimestamp();
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -199,7 +206,7 @@ internal sealed class CascadeRunner
     private void RunPNet(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
     {
         var levels = ctx.Levels;
-        PlanPyramid(ctx.Integral.Height, ctx.Integral.Width, options, levels, nets.P);
+        PlanPyramid(ctx.Resampler.Height, ctx.Resampler.Width, options, levels, nets.P);
         var items = ctx.Items;
         items.Clear();
 
@@ -265,8 +272,8 @@ internal sealed class CascadeRunner
         var lv = ctx.Levels[item.Level];
         var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
         Span<float> input = ws.Input(rows * lv.Width * 3);
-        ctx.Integral.Resample(0, 0, ctx.Integral.Width, ctx.Integral.Height, lv.Width, lv.Height, firstRow, rows,
-            inputOffset, inputScale, input, ws.Ints(lv.Width * 3));
+        ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
+            inputOffset, inputScale, input, ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
         var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);
@@ -333,7 +340,7 @@ internal sealed class CascadeRunner
         }
 
         var boxes = ctx.CropBoxes;
-        int clipW = border == CropBorder.Clip ? ctx.Integral.Width : 0, clipH = border == CropBorder.Clip ? ctx.Integral.Height : 0;
+        int clipW = border == CropBorder.Clip ? ctx.Resampler.Width : 0, clipH = border == CropBorder.Clip ? ctx.Resampler.Height : 0;
         for (int i = 0; i < n; i++)
         {
             // Candidates with an empty crop region cannot be a face: give them no box so they are dropped below.
@@ -350,7 +357,7 @@ internal sealed class CascadeRunner
         {
             int first = c * CropChunk, count = Math.Min(CropChunk, n - first);
             Span<float> crops = ws.Input(count * net.InputLength);
-            Span<int> ints = ws.Ints(size * 3);
+            Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
             for (int k = 0; k < count; k++)
             {
                 int bi = (first + k) * 4;
@@ -361,7 +368,7 @@ internal sealed class CascadeRunner
                     continue;
                 }
 
-                ctx.Integral.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
+                ctx.Resampler.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
             }
 
             net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
