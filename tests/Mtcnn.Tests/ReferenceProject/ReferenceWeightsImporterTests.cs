@@ -72,6 +72,10 @@ public sealed class ReferenceWeightsImporterTests
         var back = MtcnnWeights.Read(bytes);
         Assert.Equal(ModelVariant.Reference, back.Variant);
         Assert.Equal(bytes, back.ToBytes());
+
+        // The size and checksum docs/weights-format.md gives for this file.
+        Assert.Equal(1_164_236, bytes.Length);
+        Assert.Equal("6a52dae01e8fe7c852c53b9058f9ef8b052d72a1fb9885103635b8569c6763d0", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)));
     }
 
     [SkippableTheory]
