@@ -1,9 +1,9 @@
 namespace Mtcnn.Cascade;
 
 /// <summary>
-/// Summed-area table of an 8-bit image, per colour channel in the network's channel order. Every resampling the
-/// cascade does (pyramid levels and the 24/48 crops) is area averaging as PyTorch's adaptive average pooling
-/// defines it: output pixel i of n averages input pixels floor(i*in/n) .. ceil((i+1)*in/n)-1. With the table each
+/// Summed-area table of an 8-bit image, per colour channel in the network's channel order. For the original weights
+/// every resampling the cascade does (pyramid levels and the 24/48 crops) is area averaging as PyTorch's adaptive
+/// average pooling defines it (as facenet-pytorch resamples): output pixel i of n averages input pixels floor(i*in/n) .. ceil((i+1)*in/n)-1. With the table each
 /// output pixel costs four lookups per channel, whatever the window size, and the sums are exact integers.
 /// </summary>
 /// <remarks>
