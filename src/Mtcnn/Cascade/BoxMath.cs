@@ -36,6 +36,12 @@ internal enum OverlapKind
 
     /// <summary>Intersection over the smaller box with the +1 pixel convention (area = (w + 1) * (h + 1)), as MTCNN's "Min".</summary>
     MinimumPlusOne,
+
+    /// <summary>
+    /// Intersection over union with the +1 pixel convention: boxes are inclusive pixel ranges, as the reference project
+    /// measures them.
+    /// </summary>
+    UnionPlusOne,
 }
 
 /// <summary>
@@ -95,7 +101,8 @@ internal static class BoxMath
             side = Math.Max(side, Math.Max(w.X2 - w.X1, w.Y2 - w.Y1));
         }
 
-        bool plusOne = kind == OverlapKind.MinimumPlusOne;
+        bool plusOne = kind is OverlapKind.MinimumPlusOne or OverlapKind.UnionPlusOne;
+        bool minimum = kind == OverlapKind.MinimumPlusOne;
         float cell = Math.Max(side + 2, 1);
         long gx = (long)((maxX - minX) / cell) + 1, gy = (long)((maxY - minY) / cell) + 1;
         if (!float.IsFinite(cell) || !float.IsFinite(minX) || !float.IsFinite(minY) || gx * gy > 4L * n + 64)
@@ -167,7 +174,7 @@ internal static class BoxMath
 
                         float inter = iw * ih;
                         float areaB = plusOne ? (s.X2[b] - s.X1[b] + 1) * (s.Y2[b] - s.Y1[b] + 1) : (s.X2[b] - s.X1[b]) * (s.Y2[b] - s.Y1[b]);
-                        float overlap = plusOne ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
+                        float overlap = minimum ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
                         if (overlap > threshold)
                         {
                             s.Suppressed[b] = true;
@@ -251,6 +258,48 @@ internal static class BoxMath
         y = ty1 - 1;
         width = tx2 - tx1 + 1;
         height = ty2 - ty1 + 1;
+        return width > 0 && height > 0;
+    }
+
+    /// <summary>
+    /// The reference project's squaring of an inclusive pixel box: side <c>l = max(x2 - x1 + 1, y2 - y1 + 1)</c> around
+    /// the same centre, <c>x2 = x1 + l - 1</c>, then every corner rounded to a whole pixel (half to even, as numpy).
+    /// </summary>
+    public static void SquarePixels(ref Window w)
+    {
+        // In double precision, as numpy computes it, so that ties round the same way.
+        double bw = (double)w.X2 - w.X1 + 1;
+        double bh = (double)w.Y2 - w.Y1 + 1;
+        double l = Math.Max(bw, bh);
+        double x1 = w.X1 + (bw * 0.5) - (l * 0.5);
+        double y1 = w.Y1 + (bh * 0.5) - (l * 0.5);
+        w.X1 = (float)Math.Round(x1);
+        w.Y1 = (float)Math.Round(y1);
+        w.X2 = (float)Math.Round(x1 + l - 1);
+        w.Y2 = (float)Math.Round(y1 + l - 1);
+    }
+
+    /// <summary>
+    /// The pixel region of an inclusive pixel box (0-based; the reference project's convention): columns
+    /// <c>x1 .. x2</c>, so <c>x2 - x1 + 1</c> pixels. Corners are truncated toward zero after rounding by
+    /// <see cref="SquarePixels"/>. With <paramref name="clipWidth"/> and <paramref name="clipHeight"/> the region is
+    /// clipped to the image; with 0 it may extend past the border. Returns false for an empty region.
+    /// </summary>
+    public static bool PixelRegion(in Window w, int clipWidth, int clipHeight, out int x, out int y, out int width, out int height)
+    {
+        int x1 = Trunc(w.X1), y1 = Trunc(w.Y1), x2 = Trunc(w.X2), y2 = Trunc(w.Y2);
+        if (clipWidth > 0)
+        {
+            x1 = Math.Max(x1, 0);
+            y1 = Math.Max(y1, 0);
+            x2 = Math.Min(x2, clipWidth - 1);
+            y2 = Math.Min(y2, clipHeight - 1);
+        }
+
+        x = x1;
+        y = y1;
+        width = x2 - x1 + 1;
+        height = y2 - y1 + 1;
         return width > 0 && height > 0;
     }
 

@@ -13,6 +13,17 @@ namespace Mtcnn.Cascade;
 /// R-Net on 24x24 crops (prob > t1) → NMS 0.7 → regression (width x2 - x1 + 1) → square → O-Net on 48x48 crops
 /// (prob > t2) → landmarks from the pre-regression box → regression → NMS 0.7 by intersection over the smaller box.
 /// </summary>
+/// <remarks>
+/// Weights of the <see cref="ModelVariant.Reference"/> variant run the same stages (with the project's corrections of
+/// the reference project's defects: every NMS orders by the current stage's score, O-Net's NMS follows its
+/// regression, border crops are zero-padded without touching the box), but with the geometry the reference project's
+/// nets were trained and run with (spec section 4): BGR <c>v / 255</c> input resampled by OpenCV's 8-bit
+/// INTER_LINEAR (<see cref="BilinearResampler"/>); level size <c>int(side * scale)</c>, levels while both sides
+/// exceed 12; boxes are 0-based inclusive pixel ranges (<c>w = x2 - x1 + 1</c>, also in NMS overlaps and in P-Net's
+/// regression); the P-Net cell (i, j) maps to <c>round(2j / s) .. round((2j + 12) / s)</c>; squares are rounded to
+/// whole pixels; a crop covers columns <c>x1 .. x2</c>; landmarks are <c>x1 + w * p</c> on the squared box before
+/// O-Net's regression, read from interleaved outputs <c>x1, y1, ..., x5, y5</c>.
+/// </remarks>
 internal sealed class CascadeRunner
 {
     private const int CropChunk = 32;
@@ -23,18 +34,31 @@ internal sealed class CascadeRunner
     private readonly float inputOffset;
     private readonly float inputScale;
     private readonly bool bgr;
+    private readonly bool reference;
 
     public CascadeRunner(Networks networks)
     {
         nets = networks;
-        bool reference = networks.Variant == ModelVariant.Reference;
+        reference = networks.Variant == ModelVariant.Reference;
         inputOffset = reference ? 0f : 127.5f;
         inputScale = reference ? 1f / 255f : 0.0078125f;
         bgr = reference;
     }
 
-    /// <summary>The scales of the pyramid for an image, as facenet-pytorch computes them (in double precision).</summary>
-    public static void PlanPyramid(int height, int width, DetectorOptions options, List<PyramidLevel> levels, PNet? pnet)
+    /// <summary>
+    /// A fresh per-image context with the variant's resampler: area averaging for the original weights, OpenCV's
+    /// 8-bit INTER_LINEAR for the reference project's (whose nets were trained on such input).
+    /// </summary>
+    public ImageContext NewContext() =>
+        new(nets.Variant == ModelVariant.Reference ? new BilinearResampler() : new IntegralImage());
+
+    /// <summary>
+    /// The scales of the pyramid for an image, in double precision: scales <c>12 / minFace * factor^k</c>. With the
+    /// original conventions (facenet-pytorch) a level is <c>int(side * scale + 1)</c> pixels and levels continue while
+    /// <c>min(h, w) * scale &gt;= 12</c>; with the reference project's (<paramref name="referenceSizes"/>) a level is
+    /// <c>int(side * scale)</c> pixels and levels continue while that size is above 12 on both sides.
+    /// </summary>
+    public static void PlanPyramid(int height, int width, DetectorOptions options, List<PyramidLevel> levels, PNet? pnet, bool referenceSizes = false)
     {
         levels.Clear();
 
@@ -43,10 +67,11 @@ internal sealed class CascadeRunner
         double minFace = double.Parse(options.MinFaceSize.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         double scale = 12.0 / minFace;
         double minl = Math.Min(height, width) * scale;
-        while (minl >= 12)
+        while (referenceSizes ? Math.Min((int)(height * scale), (int)(width * scale)) > 12 : minl >= 12)
         {
-            int hs = (int)((height * scale) + 1);
-            int ws = (int)((width * scale) + 1);
+            int extra = referenceSizes ? 0 : 1;
+            int hs = (int)((height * scale) + extra);
+            int ws = (int)((width * scale) + extra);
             var (oh, ow) = pnet?.OutputSize(hs, ws) ?? (0, 0);
             levels.Add(new PyramidLevel(scale, hs, ws, oh, ow));
             scale *= factor;
@@ -58,11 +83,12 @@ internal sealed class CascadeRunner
         DetectorOptions options, int degree, ImageContext ctx, CancellationToken cancellationToken)
     {
         long t0 = Stopwatch.GetTimestamp();
-        ctx.Integral.Build(pixels, width, height, stride, format, bgr);
+        ctx.Resampler.Build(pixels, width, height, stride, format, bgr);
         long tPyramid = Stopwatch.GetTimestamp();
         cancellationToken.ThrowIfCancellationRequested();
 
         var stage = options.LastStage;
+        var union = reference ? OverlapKind.UnionPlusOne : OverlapKind.Union;
         bool collect = options.CollectStageCandidates;
         IReadOnlyList<Candidate> pnetOut = [], rnetOut = [];
         IReadOnlyList<Face> faces = [];
@@ -70,11 +96,11 @@ internal sealed class CascadeRunner
         // Stage 1: P-Net over the pyramid.
         RunPNet(options, degree, ctx, cancellationToken);
         var cands = ctx.Candidates;
-        Nms(ctx, cands, options.PyramidNmsThreshold, OverlapKind.Union);
+        Nms(ctx, cands, options.PyramidNmsThreshold, union);
         for (int i = 0; i < cands.Count; i++)
         {
             var w = cands[i];
-            BoxMath.Regress(ref w, plusOne: false);
+            BoxMath.Regress(ref w, plusOne: reference);
             cands[i] = w;
         }
 
@@ -92,7 +118,7 @@ internal sealed class CascadeRunner
         {
             SquareAll(cands);
             RunCropNet(nets.R, options.RNetThreshold, options.CropBorder, degree, ctx, cancellationToken);
-            Nms(ctx, cands, options.RNetNmsThreshold, OverlapKind.Union);
+            Nms(ctx, cands, options.RNetNmsThreshold, union);
             for (int i = 0; i < cands.Count; i++)
             {
                 var w = cands[i];
@@ -114,9 +140,11 @@ internal sealed class CascadeRunner
             SquareAll(cands);
             RunCropNet(nets.O, options.ONetThreshold, options.CropBorder, degree, ctx, cancellationToken);
 
-            // Landmarks are decoded against the box O-Net was given, before its regression.
+            // Landmarks are decoded against the box O-Net was given, before its regression: as fractions of the crop,
+            // which starts at pixel x1 - 1 with the original (1-based) conventions and at x1 with the reference's.
             int ostride = nets.O.OutputStride, lm = nets.O.ClassOutputs + 4;
-            bool interleaved = nets.Variant == ModelVariant.Reference;
+            bool interleaved = reference;
+            float origin = reference ? 0f : -1f;
             var landmarks = new Point2F[cands.Count * 5];
             for (int i = 0; i < cands.Count; i++)
             {
@@ -127,7 +155,7 @@ internal sealed class CascadeRunner
                 {
                     float px = interleaved ? row[2 * k] : row[k];
                     float py = interleaved ? row[(2 * k) + 1] : row[5 + k];
-                    landmarks[(i * 5) + k] = new Point2F((bw * px) + w.X1 - 1, (bh * py) + w.Y1 - 1);
+                    landmarks[(i * 5) + k] = new Point2F((bw * px) + w.X1 + origin, (bh * py) + w.Y1 + origin);
                 }
 
                 w.Tag = i;
@@ -183,12 +211,20 @@ internal sealed class CascadeRunner
         return result;
     }
 
-    private static void SquareAll(List<Window> windows)
+    private void SquareAll(List<Window> windows)
     {
         for (int i = 0; i < windows.Count; i++)
         {
             var w = windows[i];
-            BoxMath.Square(ref w);
+            if (reference)
+            {
+                BoxMath.SquarePixels(ref w);
+            }
+            else
+            {
+                BoxMath.Square(ref w);
+            }
+
             windows[i] = w;
         }
     }
@@ -199,7 +235,7 @@ internal sealed class CascadeRunner
     private void RunPNet(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
     {
         var levels = ctx.Levels;
-        PlanPyramid(ctx.Integral.Height, ctx.Integral.Width, options, levels, nets.P);
+        PlanPyramid(ctx.Resampler.Height, ctx.Resampler.Width, options, levels, nets.P, reference);
         var items = ctx.Items;
         items.Clear();
 
@@ -250,7 +286,7 @@ internal sealed class CascadeRunner
         {
             var list = ctx.LevelWindows[l];
             list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
-            BoxMath.Nms(list, options.PNetNmsThreshold, OverlapKind.Union, ws.Nms);
+            BoxMath.Nms(list, options.PNetNmsThreshold, reference ? OverlapKind.UnionPlusOne : OverlapKind.Union, ws.Nms);
         }, ct);
 
         ctx.Candidates.Clear();
@@ -265,8 +301,8 @@ internal sealed class CascadeRunner
         var lv = ctx.Levels[item.Level];
         var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
         Span<float> input = ws.Input(rows * lv.Width * 3);
-        ctx.Integral.Resample(0, 0, ctx.Integral.Width, ctx.Integral.Height, lv.Width, lv.Height, firstRow, rows,
-            inputOffset, inputScale, input, ws.Ints(lv.Width * 3));
+        ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
+            inputOffset, inputScale, input, ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
         var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);
@@ -295,19 +331,24 @@ internal sealed class CascadeRunner
                     continue;
                 }
 
-                var w = new Window(
-                    MathF.Floor(((2 * j) + 1) / scale),
-                    MathF.Floor(((2 * gy) + 1) / scale),
-                    MathF.Floor(((2 * j) + 12) / scale),
-                    MathF.Floor(((2 * gy) + 12) / scale),
-                    p)
-                {
-                    Dx1 = a[o + reg],
-                    Dy1 = a[o + reg + 1],
-                    Dx2 = a[o + reg + 2],
-                    Dy2 = a[o + reg + 3],
-                    Tag = (gy * ow) + j,
-                };
+                var w = reference
+                    ? new Window(
+                        (float)Math.Round(2 * j / lv.Scale),
+                        (float)Math.Round(2 * gy / lv.Scale),
+                        (float)Math.Round(((2 * j) + 12) / lv.Scale),
+                        (float)Math.Round(((2 * gy) + 12) / lv.Scale),
+                        p)
+                    : new Window(
+                        MathF.Floor(((2 * j) + 1) / scale),
+                        MathF.Floor(((2 * gy) + 1) / scale),
+                        MathF.Floor(((2 * j) + 12) / scale),
+                        MathF.Floor(((2 * gy) + 12) / scale),
+                        p);
+                w.Dx1 = a[o + reg];
+                w.Dy1 = a[o + reg + 1];
+                w.Dx2 = a[o + reg + 2];
+                w.Dy2 = a[o + reg + 3];
+                w.Tag = (gy * ow) + j;
                 output.Add(w);
             }
         }
@@ -333,11 +374,14 @@ internal sealed class CascadeRunner
         }
 
         var boxes = ctx.CropBoxes;
-        int clipW = border == CropBorder.Clip ? ctx.Integral.Width : 0, clipH = border == CropBorder.Clip ? ctx.Integral.Height : 0;
+        int clipW = border == CropBorder.Clip ? ctx.Resampler.Width : 0, clipH = border == CropBorder.Clip ? ctx.Resampler.Height : 0;
         for (int i = 0; i < n; i++)
         {
             // Candidates with an empty crop region cannot be a face: give them no box so they are dropped below.
-            if (!BoxMath.CropRegion(cands[i], clipW, clipH, out boxes[i * 4], out boxes[(i * 4) + 1], out boxes[(i * 4) + 2], out boxes[(i * 4) + 3]))
+            bool some = reference
+                ? BoxMath.PixelRegion(cands[i], clipW, clipH, out boxes[i * 4], out boxes[(i * 4) + 1], out boxes[(i * 4) + 2], out boxes[(i * 4) + 3])
+                : BoxMath.CropRegion(cands[i], clipW, clipH, out boxes[i * 4], out boxes[(i * 4) + 1], out boxes[(i * 4) + 2], out boxes[(i * 4) + 3]);
+            if (!some)
             {
                 boxes[(i * 4) + 2] = 0;
             }
@@ -350,7 +394,7 @@ internal sealed class CascadeRunner
         {
             int first = c * CropChunk, count = Math.Min(CropChunk, n - first);
             Span<float> crops = ws.Input(count * net.InputLength);
-            Span<int> ints = ws.Ints(size * 3);
+            Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
             for (int k = 0; k < count; k++)
             {
                 int bi = (first + k) * 4;
@@ -361,7 +405,7 @@ internal sealed class CascadeRunner
                     continue;
                 }
 
-                ctx.Integral.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
+                ctx.Resampler.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
             }
 
             net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),

@@ -1,9 +1,9 @@
 namespace Mtcnn.Cascade;
 
 /// <summary>
-/// Summed-area table of an 8-bit image, per colour channel in the network's channel order. Every resampling the
-/// cascade does (pyramid levels and the 24/48 crops) is area averaging as PyTorch's adaptive average pooling
-/// defines it: output pixel i of n averages input pixels floor(i*in/n) .. ceil((i+1)*in/n)-1. With the table each
+/// Summed-area table of an 8-bit image, per colour channel in the network's channel order. For the original weights
+/// every resampling the cascade does (pyramid levels and the 24/48 crops) is area averaging as PyTorch's adaptive
+/// average pooling defines it (as facenet-pytorch resamples): output pixel i of n averages input pixels floor(i*in/n) .. ceil((i+1)*in/n)-1. With the table each
 /// output pixel costs four lookups per channel, whatever the window size, and the sums are exact integers.
 /// </summary>
 /// <remarks>
@@ -12,15 +12,9 @@ namespace Mtcnn.Cascade;
 /// Crops that reach past the border count the outside as zero-valued pixels (the original MTCNN's zero padding)
 /// while dividing by the full window area.
 /// </remarks>
-internal sealed class IntegralImage
+internal sealed class IntegralImage : ImageResampler
 {
     private uint[] table = [];
-
-    /// <summary>Image width in pixels.</summary>
-    public int Width { get; private set; }
-
-    /// <summary>Image height in pixels.</summary>
-    public int Height { get; private set; }
 
     private int RowLength => (Width + 1) * 3;
 
@@ -28,7 +22,7 @@ internal sealed class IntegralImage
     /// Builds the table for the pixels. <paramref name="bgr"/> selects the channel order of the
     /// output (false: R, G, B as the original nets expect).
     /// </summary>
-    public void Build(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, bool bgr)
+    public override void Build(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, bool bgr)
     {
         Width = width;
         Height = height;
@@ -81,6 +75,9 @@ internal sealed class IntegralImage
         }
     }
 
+    /// <summary>Ints of scratch <see cref="Resample"/> needs for an output <paramref name="outWidth"/> pixels wide.</summary>
+    public override int ScratchInts(int outWidth) => outWidth * 3;
+
     /// <summary>
     /// Window bounds of area resampling <paramref name="inLength"/> samples (starting at <paramref name="origin"/>)
     /// to <paramref name="outLength"/>: output i covers [start[i], end[i]) in image coordinates, clamped to
@@ -104,7 +101,7 @@ internal sealed class IntegralImage
     /// <paramref name="regionWidth"/> x <paramref name="regionHeight"/> of the image, zero outside the image) as
     /// channels-last floats <c>(mean - offset) * scale</c>.
     /// </summary>
-    public void Resample(int x0, int y0, int regionWidth, int regionHeight, int outWidth, int outHeight, int firstRow, int rows,
+    public override void Resample(int x0, int y0, int regionWidth, int regionHeight, int outWidth, int outHeight, int firstRow, int rows,
         float offset, float scale, Span<float> destination, Span<int> scratch)
     {
         Span<int> xs = scratch[..outWidth], xe = scratch.Slice(outWidth, outWidth), xc = scratch.Slice(2 * outWidth, outWidth);

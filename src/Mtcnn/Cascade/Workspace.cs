@@ -42,10 +42,11 @@ internal sealed class Workspace
     }
 }
 
-/// <summary>Per-call state of one image: the integral image, pyramid plan, and candidate lists. Reused across calls.</summary>
-internal sealed class ImageContext
+/// <summary>Per-call state of one image: the resampler's copy of the pixels, pyramid plan, and candidate lists. Reused across calls.</summary>
+internal sealed class ImageContext(ImageResampler resampler)
 {
-    public IntegralImage Integral { get; } = new();
+    /// <summary>The image as the variant resamples it (area averaging or OpenCV-style bilinear).</summary>
+    public ImageResampler Resampler { get; } = resampler;
 
     public List<PyramidLevel> Levels { get; } = [];
 
