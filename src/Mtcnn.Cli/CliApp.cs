@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
+using Mtcnn.Cli.Serve;
 
 namespace Mtcnn.Cli;
 
@@ -95,12 +96,14 @@ internal static class CliApp
             DetectCommand.Create(console),
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
+            ServeCommand.Create(console),
         };
         root.With(
             "mtcnn detect samples/astronaut.png --output out/",
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
             "mtcnn weights info my-weights.safetensors",
-            "mtcnn bench --sizes 640x480 --iterations 10");
+            "mtcnn bench --sizes 640x480 --iterations 10",
+            "mtcnn serve --urls http://127.0.0.1:5000");
         HelpExamples.Install(root);
         return root;
     }
