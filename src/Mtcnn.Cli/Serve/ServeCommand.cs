@@ -113,6 +113,9 @@ internal static class ServeCommand
             builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Logging.AddFilter("Mtcnn", quiet ? LogLevel.Warning : LogLevel.Information);
+
+            // A failed start (e.g. the port is taken) is reported as the command's one-line error, not as a logged stack trace.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         });
 
         app.StartAsync().GetAwaiter().GetResult();
