@@ -47,6 +47,28 @@ public sealed class ServerTests : IClassFixture<DefaultServer>
     }
 
     [Fact]
+    public async Task Uploads_are_not_buffered_to_disk()
+    {
+        // ASP.NET Core's form reader and request buffering spill bodies over 64 KiB to ASPNETCORE_*.tmp files in the
+        // temp folder (ASPNETCORE_TEMP or the system's); the API reads uploads itself, in memory.
+        string temp = Environment.GetEnvironmentVariable("ASPNETCORE_TEMP") is { Length: > 0 } t ? t : Path.GetTempPath();
+        var created = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var watcher = new FileSystemWatcher(temp, "ASPNETCORE_*") { EnableRaisingEvents = true };
+        watcher.Created += (_, e) => created.Add(e.FullPath);
+
+        Assert.True(Fixtures.Sample.Length > 10 * 65536);
+        using (var form = await client.PostAsync("/api/detect", Fixtures.Form(Fixtures.Sample)))
+        using (var raw = await client.PostAsync("/api/annotate", Fixtures.Raw(Fixtures.Sample)))
+        {
+            Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        }
+
+        await Task.Delay(200);
+        Assert.Empty(created);
+    }
+
+    [Fact]
     public async Task Health_reports_workers_and_limits()
     {
         using var response = await client.GetAsync("/api/health");
