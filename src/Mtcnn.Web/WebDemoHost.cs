@@ -173,9 +173,11 @@ public static class WebDemoHost
         {
             await next(context).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+#pragma warning disable CA1031 // Whatever a vanished client's request threw, there is nobody left to tell.
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+#pragma warning restore CA1031
         {
-            // The client disconnected: there is nobody to answer.
+            // The client disconnected (a cancelled read or write, or a reset connection): nothing to answer.
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {

@@ -138,6 +138,19 @@ public sealed class ServerTests : IClassFixture<DefaultServer>
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
     }
 
+    [Theory]
+    [InlineData("photo.jpg", "photo.jpg")]
+    [InlineData("C:\\Users\\me\\photo.jpg", "photo.jpg")]
+    [InlineData("../../etc/passwd", "passwd")]
+    [InlineData("two\nlines.png", "two_lines.png")]
+    [InlineData("   ", "upload")]
+    [InlineData(null, "upload")]
+    public void Client_file_names_are_cleaned(string? given, string expected)
+    {
+        Assert.Equal(expected, Api.UploadReader.CleanName(given));
+        Assert.Equal(200, Api.UploadReader.CleanName(new string('a', 500)).Length);
+    }
+
     [Fact]
     public void Rounding_drops_negative_zero_and_rounds_half_away_from_zero()
     {

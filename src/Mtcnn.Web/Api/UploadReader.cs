@@ -83,8 +83,7 @@ internal static class UploadReader
                 }
 
                 string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? string.Empty;
-                name = Path.GetFileName(name);
-                return await ReadAllAsync(section.Body, null, name.Length == 0 ? DefaultName : name, maxBytes, cancellationToken).ConfigureAwait(false);
+                return await ReadAllAsync(section.Body, null, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (InvalidDataException e)
@@ -139,6 +138,22 @@ internal static class UploadReader
         }
 
         return new Upload(buffer, length, name);
+    }
+
+    /// <summary>
+    /// The client's file name as shown in the JSON, messages and logs: without folders, control characters (no forged log
+    /// lines) or excess length; "upload" when nothing is left.
+    /// </summary>
+    internal static string CleanName(string? fileName)
+    {
+        string name = Path.GetFileName((fileName ?? string.Empty).Replace('\\', '/'));
+        name = new string([.. name.Select(c => char.IsControl(c) ? '_' : c)]).Trim();
+        if (name.Length > 200)
+        {
+            name = name[..200];
+        }
+
+        return name.Length == 0 ? DefaultName : name;
     }
 
     private static void CheckDeclaredLength(long? contentLength, long allowed, long maxBytes)
