@@ -423,8 +423,7 @@
     document.body.dataset.state = 'error';
     if (!state.webcam) {
       state.result = null;
-      $('face-count').textContent = '–';
-      $('face-list').replaceChildren();
+      clearFacts();
       draw();
     }
   }
@@ -433,10 +432,17 @@
     $('message').hidden = true;
   }
 
-  function resetResult() {
+  function clearFacts() {
     $('face-count').textContent = '–';
     $('face-count-label').textContent = 'faces';
     $('face-list').replaceChildren();
+    for (const id of ['fact-size', 'fact-detect', 'fact-roundtrip']) {
+      $(id).textContent = '–';
+    }
+  }
+
+  function resetResult() {
+    clearFacts();
     document.body.dataset.state = 'idle';
   }
 
