@@ -41,6 +41,23 @@ public sealed class LimitTests
         Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
     }
 
+    [Theory]
+    [InlineData(0, 200)]
+    [InlineData(-1, 413)]
+    public async Task The_byte_limit_is_exact_for_every_framing(int slack, int status)
+    {
+        // Pooled buffers are larger than asked for: the limit must still hold to the byte.
+        await using var app = await TestApp.StartAsync(new WebServerOptions { MaxUploadBytes = Fixtures.Sample.Length + slack });
+        using var form = await app.Client.PostAsync("/api/detect", Fixtures.Form(Fixtures.Sample));
+        Assert.Equal(status, (int)form.StatusCode);
+        using var raw = await app.Client.PostAsync("/api/detect", Fixtures.Raw(Fixtures.Sample));
+        Assert.Equal(status, (int)raw.StatusCode);
+        using var content = new StreamContent(new UnknownLengthStream(Fixtures.Sample));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var streamed = await app.Client.PostAsync("/api/detect", content);
+        Assert.Equal(status, (int)streamed.StatusCode);
+    }
+
     [Fact]
     public async Task An_image_over_the_pixel_limit_is_422()
     {

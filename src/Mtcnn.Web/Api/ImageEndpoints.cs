@@ -108,6 +108,11 @@ internal sealed partial class ImageEndpoints
         {
             throw new ApiException(StatusFor(e.Error), e.Message, e);
         }
+        finally
+        {
+            // The decoder has its own copy of the bytes.
+            upload.Release();
+        }
 
         token.ThrowIfCancellationRequested();
         long t1 = Stopwatch.GetTimestamp();

@@ -1,16 +1,46 @@
+using System.Buffers;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
 namespace Mtcnn.Web.Api;
 
-/// <summary>An uploaded file held in memory: <c>Buffer[..Length]</c>.</summary>
-/// <param name="Buffer">The bytes (possibly longer than <paramref name="Length"/>).</param>
-/// <param name="Length">Number of valid bytes.</param>
-/// <param name="Name">The client's file name, or "upload" when it gave none; only used in messages and the JSON.</param>
-internal sealed record Upload(byte[] Buffer, int Length, string Name)
+/// <summary>
+/// An uploaded file held in memory: <c>Buffer[..Length]</c>, in an array rented from <see cref="ArrayPool{T}.Shared"/>
+/// (uploads are usually large enough for the large-object heap, where fresh arrays per request cost full collections).
+/// </summary>
+internal sealed class Upload
 {
+    private byte[]? buffer;
+
+    /// <summary>Takes ownership of a rented <paramref name="buffer"/>.</summary>
+    public Upload(byte[] buffer, int length, string name)
+    {
+        this.buffer = buffer;
+        Length = length;
+        Name = name;
+    }
+
+    /// <summary>Number of valid bytes.</summary>
+    public int Length { get; }
+
+    /// <summary>The client's file name, or "upload" when it gave none; only used in messages and the JSON.</summary>
+    public string Name { get; }
+
     /// <summary>The valid bytes.</summary>
-    public ReadOnlySpan<byte> Span => Buffer.AsSpan(0, Length);
+    /// <exception cref="ObjectDisposedException">After <see cref="Release"/>.</exception>
+    public ReadOnlySpan<byte> Span => (buffer ?? throw new ObjectDisposedException(nameof(Upload))).AsSpan(0, Length);
+
+    /// <summary>
+    /// Returns the buffer to the pool; call once the bytes are no longer read (the decoder copies them). An upload whose
+    /// work never runs (cancelled while queued) is simply collected.
+    /// </summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref buffer, null) is { } b)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
 }
 
 /// <summary>
@@ -83,7 +113,8 @@ internal static class UploadReader
                 }
 
                 string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? string.Empty;
-                return await ReadAllAsync(section.Body, null, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
+                // The request's length bounds the section's: a good first buffer size when the client declared it.
+                return await ReadAllAsync(section.Body, request.ContentLength, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (InvalidDataException e)
@@ -95,49 +126,71 @@ internal static class UploadReader
         throw new ApiException($"the multipart/form-data body has no field named '{FieldName}'.");
     }
 
-    private static async Task<Upload> ReadAllAsync(Stream body, long? declaredLength, string name, long maxBytes, CancellationToken cancellationToken)
+    private static async Task<Upload> ReadAllAsync(Stream body, long? lengthHint, string name, long maxBytes, CancellationToken cancellationToken)
     {
-        // With a declared length the buffer is allocated once; otherwise it grows by doubling up to the limit.
-        int initial = declaredLength is > 0 and var n && n <= maxBytes ? (int)n : (int)Math.Min(maxBytes, ChunkSize);
-        byte[] buffer = new byte[Math.Max(initial, 1)];
+        // With a length hint the buffer is rented once; otherwise it grows by doubling up to the limit.
+        int initial = (int)Math.Min(maxBytes, lengthHint is > 0 and var n ? n : ChunkSize);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 1));
         byte[] probe = new byte[1];
         int length = 0;
-        while (true)
+        try
         {
-            if (length == buffer.Length)
+            while (true)
             {
-                // Full (at the declared length or at the limit): read one byte to see whether more is coming before
-                // growing the buffer.
-                if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+                if (length == buffer.Length)
+                {
+                    // Full: read one byte to see whether more is coming before growing the buffer.
+                    if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+                    {
+                        break;
+                    }
+
+                    if (length >= maxBytes)
+                    {
+                        throw TooLarge(maxBytes);
+                    }
+
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                    buffer[length++] = probe[0];
+                    continue;
+                }
+
+                // Never read past the limit into a rented buffer that happens to be larger.
+                int room = (int)Math.Min(buffer.Length - length, maxBytes - length);
+                if (room == 0)
+                {
+                    if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) > 0)
+                    {
+                        throw TooLarge(maxBytes);
+                    }
+
+                    break;
+                }
+
+                int read = await body.ReadAsync(buffer.AsMemory(length, room), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
                 {
                     break;
                 }
 
-                if (length >= maxBytes)
-                {
-                    throw TooLarge(maxBytes);
-                }
-
-                Array.Resize(ref buffer, (int)Math.Min(maxBytes, (long)buffer.Length * 2));
-                buffer[length++] = probe[0];
-                continue;
+                length += read;
             }
 
-            int read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            if (length == 0)
             {
-                break;
+                throw new ApiException("the upload is empty (0 bytes).");
             }
 
-            length += read;
+            return new Upload(buffer, length, name);
         }
-
-        if (length == 0)
+        catch
         {
-            throw new ApiException("the upload is empty (0 bytes).");
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
-
-        return new Upload(buffer, length, name);
     }
 
     /// <summary>
