@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages the tests use (Debian names). Installed only when missing.
-apt_packages=(fontconfig fonts-dejavu-core)
+# System packages the tests use (Debian names). Installed only when missing. chromium and Node.js run the web demo's
+# browser test; a node already on PATH (for example from NodeSource, which bundles npm) is kept.
+apt_packages=(fontconfig fonts-dejavu-core chromium)
+command -v node >/dev/null || apt_packages+=(nodejs)
+command -v npm >/dev/null || apt_packages+=(npm)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -18,6 +21,18 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "warning: missing packages ${missing[*]} (run as root to install them)" >&2
+  fi
+fi
+
+# playwright-core for the browser test, exactly as locked in tests/Mtcnn.Web.Tests/e2e/package-lock.json.
+e2e=tests/Mtcnn.Web.Tests/e2e
+if [[ ! -f $e2e/node_modules/playwright-core/package.json ]]; then
+  if command -v npm >/dev/null; then
+    echo "Installing playwright-core for the browser test ..." >&2
+    npm ci --prefix "$e2e" --no-audit --no-fund --loglevel=error >/dev/null \
+      || echo "warning: 'npm ci' in $e2e failed; the browser test will skip" >&2
+  else
+    echo "warning: npm is missing; the browser test will skip" >&2
   fi
 fi
 

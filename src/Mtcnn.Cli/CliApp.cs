@@ -5,6 +5,7 @@ using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Eval;
+using Mtcnn.Cli.Serve;
 
 namespace Mtcnn.Cli;
 
@@ -99,6 +100,7 @@ internal static class CliApp
             EvalCommand.Create(console),
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
+            ServeCommand.Create(console),
         };
         root.With(
             "mtcnn detect samples/astronaut.png --output out/",
@@ -106,7 +108,8 @@ internal static class CliApp
             "mtcnn align photos/ --recursive --output crops/",
             "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth",
             "mtcnn weights info my-weights.safetensors",
-            "mtcnn bench --sizes 640x480 --iterations 10");
+            "mtcnn bench --sizes 640x480 --iterations 10",
+            "mtcnn serve --urls http://127.0.0.1:5000");
         HelpExamples.Install(root);
         return root;
     }

@@ -33,6 +33,17 @@ internal static class OptionFactory
             : int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : Fail<int>(r, name, $"expected a whole number, got '{r.Tokens[0].Value}'"),
     };
 
+    /// <summary>A single 64-bit integer.</summary>
+    public static Option<long> Long(string name, long defaultValue, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "int",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r => r.Tokens.Count == 0
+            ? defaultValue
+            : long.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : Fail<long>(r, name, $"expected a whole number, got '{r.Tokens[0].Value}'"),
+    };
+
     /// <summary>A comma-separated list of numbers; <paramref name="count"/> &gt; 0 demands exactly that many.</summary>
     public static Option<float[]> FloatList(string name, float[] defaultValue, int count, string description) => new(name)
     {

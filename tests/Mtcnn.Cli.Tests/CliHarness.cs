@@ -38,6 +38,9 @@ internal static class CliHarness
     /// <summary>The CLI assembly that is run.</summary>
     public static string DllPath => Dll.Value;
 
+    /// <summary>The dotnet executable that runs the CLI.</summary>
+    public static string DotnetHostPath => DotnetHost();
+
     /// <summary>Runs the program as a child process; fails the test after <paramref name="timeoutSeconds"/>.</summary>
     public static CliRun Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120)
     {

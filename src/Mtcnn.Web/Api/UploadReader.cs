@@ -1,0 +1,228 @@
+using System.Buffers;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+
+namespace Mtcnn.Web.Api;
+
+/// <summary>
+/// An uploaded file held in memory: <c>Buffer[..Length]</c>, in an array rented from <see cref="ArrayPool{T}.Shared"/>
+/// (uploads are usually large enough for the large-object heap, where fresh arrays per request cost full collections).
+/// </summary>
+internal sealed class Upload
+{
+    private byte[]? buffer;
+
+    /// <summary>Takes ownership of a rented <paramref name="buffer"/>.</summary>
+    public Upload(byte[] buffer, int length, string name)
+    {
+        this.buffer = buffer;
+        Length = length;
+        Name = name;
+    }
+
+    /// <summary>Number of valid bytes.</summary>
+    public int Length { get; }
+
+    /// <summary>The client's file name, or "upload" when it gave none; only used in messages and the JSON.</summary>
+    public string Name { get; }
+
+    /// <summary>The valid bytes.</summary>
+    /// <exception cref="ObjectDisposedException">After <see cref="Release"/>.</exception>
+    public ReadOnlySpan<byte> Span => (buffer ?? throw new ObjectDisposedException(nameof(Upload))).AsSpan(0, Length);
+
+    /// <summary>
+    /// Returns the buffer to the pool; call once the bytes are no longer read (the decoder copies them). An upload whose
+    /// work never runs (cancelled while queued) is simply collected.
+    /// </summary>
+    public void Release()
+    {
+        if (Interlocked.Exchange(ref buffer, null) is { } b)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+}
+
+/// <summary>
+/// Reads the image of a request into memory, never to disk: the field <c>image</c> of a <c>multipart/form-data</c>
+/// body (streamed section by section, other fields skipped), or the whole body when its content type is
+/// <c>image/*</c> or <c>application/octet-stream</c>. The declared type only selects how the body is framed: the image
+/// format is found from the bytes later. More than the byte limit is a 413 as soon as it is seen (from
+/// <c>Content-Length</c> when given).
+/// </summary>
+internal static class UploadReader
+{
+    /// <summary>The multipart field that carries the image.</summary>
+    public const string FieldName = "image";
+
+    /// <summary>Room for multipart framing and small extra fields on top of the image limit.</summary>
+    public const long MultipartOverheadBytes = 64 * 1024;
+
+    private const string DefaultName = "upload";
+    private const int ChunkSize = 64 * 1024;
+
+    /// <summary>Reads the upload.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="maxBytes">Largest image accepted, in bytes.</param>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <exception cref="ApiException">400 (no image field, empty body, malformed multipart), 413 (too large) or 415 (content type).</exception>
+    public static async Task<Upload> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        string? contentType = request.ContentType;
+        if (string.IsNullOrWhiteSpace(contentType) || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType))
+        {
+            throw UnsupportedType(contentType);
+        }
+
+        if (mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            CheckDeclaredLength(request.ContentLength, maxBytes + MultipartOverheadBytes, maxBytes);
+            return await ReadMultipartAsync(request, mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (mediaType.Type.Equals("image", StringComparison.OrdinalIgnoreCase)
+            || mediaType.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase))
+        {
+            CheckDeclaredLength(request.ContentLength, maxBytes, maxBytes);
+            return await ReadAllAsync(request.Body, request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw UnsupportedType(contentType);
+    }
+
+    private static async Task<Upload> ReadMultipartAsync(HttpRequest request, MediaTypeHeaderValue mediaType, long maxBytes, CancellationToken cancellationToken)
+    {
+        string boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value ?? string.Empty;
+        if (boundary.Length is 0 or > 256)
+        {
+            throw new ApiException("the multipart/form-data content type has no valid boundary.");
+        }
+
+        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
+        try
+        {
+            MultipartSection? section;
+            while ((section = await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false)) is not null)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FieldName, StringComparison.Ordinal))
+                {
+                    // Other fields are skipped by the reader when it looks for the next section.
+                    continue;
+                }
+
+                string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? string.Empty;
+                // The request's length bounds the section's: a good first buffer size when the client declared it.
+                return await ReadAllAsync(section.Body, request.ContentLength, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            // MultipartReader's complaint about a malformed body (bad boundary, header too long, unexpected end).
+            throw new ApiException($"malformed multipart/form-data body: {e.Message}", e);
+        }
+
+        throw new ApiException($"the multipart/form-data body has no field named '{FieldName}'.");
+    }
+
+    private static async Task<Upload> ReadAllAsync(Stream body, long? lengthHint, string name, long maxBytes, CancellationToken cancellationToken)
+    {
+        // With a length hint the buffer is rented once; otherwise it grows by doubling up to the limit.
+        int initial = (int)Math.Min(maxBytes, lengthHint is > 0 and var n ? n : ChunkSize);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 1));
+        byte[] probe = new byte[1];
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    // Full: read one byte to see whether more is coming before growing the buffer.
+                    if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) == 0)
+                    {
+                        break;
+                    }
+
+                    if (length >= maxBytes)
+                    {
+                        throw TooLarge(maxBytes);
+                    }
+
+                    byte[] larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(maxBytes, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                    buffer[length++] = probe[0];
+                    continue;
+                }
+
+                // Never read past the limit into a rented buffer that happens to be larger.
+                int room = (int)Math.Min(buffer.Length - length, maxBytes - length);
+                if (room == 0)
+                {
+                    if (await body.ReadAsync(probe, cancellationToken).ConfigureAwait(false) > 0)
+                    {
+                        throw TooLarge(maxBytes);
+                    }
+
+                    break;
+                }
+
+                int read = await body.ReadAsync(buffer.AsMemory(length, room), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            if (length == 0)
+            {
+                throw new ApiException("the upload is empty (0 bytes).");
+            }
+
+            return new Upload(buffer, length, name);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The client's file name as shown in the JSON, messages and logs: without folders, control characters (no forged log
+    /// lines) or excess length; "upload" when nothing is left.
+    /// </summary>
+    internal static string CleanName(string? fileName)
+    {
+        string name = Path.GetFileName((fileName ?? string.Empty).Replace('\\', '/'));
+        name = new string([.. name.Select(c => char.IsControl(c) ? '_' : c)]).Trim();
+        if (name.Length > 200)
+        {
+            name = name[..200];
+        }
+
+        return name.Length == 0 ? DefaultName : name;
+    }
+
+    private static void CheckDeclaredLength(long? contentLength, long allowed, long maxBytes)
+    {
+        if (contentLength is { } n && n > allowed)
+        {
+            throw TooLarge(maxBytes);
+        }
+    }
+
+    private static ApiException TooLarge(long maxBytes) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"the upload is larger than the limit of {maxBytes} bytes.");
+
+    private static ApiException UnsupportedType(string? contentType) =>
+        new(
+            StatusCodes.Status415UnsupportedMediaType,
+            $"unsupported content type '{contentType ?? "(none)"}': send the image as the multipart/form-data field '{FieldName}', "
+            + "or as the raw body with an image/* or application/octet-stream content type.");
+}

@@ -1,0 +1,212 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Hosting;
+using Mtcnn.Web.Api;
+using Mtcnn.Web.Detection;
+
+namespace Mtcnn.Web;
+
+/// <summary>
+/// Builds the web demo: a JSON API (<c>POST /api/detect</c>, <c>POST /api/annotate</c>, <c>GET /api/health</c>), its
+/// OpenAPI description (<c>GET /openapi/v1.json</c>) and the one-page demo (<c>GET /</c>), on Kestrel (http only).
+/// The host reads no configuration files or environment variables: everything comes from <see cref="WebServerOptions"/>.
+/// Uploads are held in memory only, never written to disk.
+/// </summary>
+public static class WebDemoHost
+{
+    /// <summary>Where the OpenAPI document is served.</summary>
+    public const string OpenApiPath = "/openapi/v1.json";
+
+    /// <summary>Creates the application (not started); run it with <c>RunAsync</c> or <c>StartAsync</c>.</summary>
+    /// <param name="options">Addresses and limits; null uses <see cref="WebServerOptions.Default"/>. Validated here.</param>
+    /// <param name="configure">
+    /// Optional changes to the builder before it is built: logging providers, or a test server in place of Kestrel.
+    /// </param>
+    /// <returns>The configured application.</returns>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public static WebApplication Create(WebServerOptions? options = null, Action<WebApplicationBuilder>? configure = null)
+    {
+        options = (options ?? WebServerOptions.Default).Validate();
+
+        // The empty builder reads no appsettings.json, environment variables or command line, and adds no HTTPS.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(WebDemoHost).Assembly.GetName().Name });
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxUploadBytes + UploadReader.MultipartOverheadBytes;
+        });
+        builder.WebHost.UseUrls(WebServerOptions.ParseUrls(options.Urls));
+
+        var services = builder.Services;
+        services.AddRouting();
+        services.AddSingleton(options);
+        services.AddSingleton(_ => new DetectionWorkers(options.EffectiveConcurrency, options.MaxQueuedRequests));
+        services.AddSingleton<ImageEndpoints>();
+        services.AddRequestTimeouts(t => t.DefaultPolicy = new RequestTimeoutPolicy
+        {
+            Timeout = options.RequestTimeout,
+            TimeoutStatusCode = StatusCodes.Status503ServiceUnavailable,
+            WriteTimeoutResponse = context =>
+            {
+                context.Response.ContentType = "application/json; charset=utf-8";
+                string message = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"the request did not finish within the time limit of {options.RequestTimeout.TotalSeconds:0.###} s; try a smaller image or retry later.");
+                return context.Response.Body.WriteAsync(DetectionJson.Error(message)).AsTask();
+            },
+        });
+
+        // Numbers are numbers (the web defaults would also read them from strings, and say so in the schemas).
+        services.ConfigureHttpJsonOptions(j => j.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        services.AddOpenApi(o => o.AddDocumentTransformer(OpenApiDescriptions.DescribeDocument));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.Use(ErrorBoundaryAsync);
+        app.Use(SecurityHeadersAsync);
+        var files = new EmbeddedFileProvider(typeof(WebDemoHost).Assembly, "Mtcnn.Web.wwwroot");
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            OnPrepareResponse = f => f.Context.Response.Headers.CacheControl = "no-cache",
+        });
+        app.UseRouting();
+        app.UseRequestTimeouts();
+        MapApi(app);
+        return app;
+    }
+
+    /// <summary>
+    /// The addresses the started application listens on, with the real ports where port 0 was asked for
+    /// (e.g. <c>http://127.0.0.1:41523</c>).
+    /// </summary>
+    /// <param name="app">A started application.</param>
+    public static IReadOnlyList<string> ListeningAddresses(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
+        return feature is null ? [] : [.. feature.Addresses];
+    }
+
+    /// <summary>The Mtcnn.NET version reported by <c>/api/health</c>.</summary>
+    internal static string Version { get; } =
+        typeof(FaceDetector).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    private static void MapApi(WebApplication app)
+    {
+        var endpoints = app.Services.GetRequiredService<ImageEndpoints>();
+        var api = app.MapGroup("/api");
+
+        // Lambdas rather than method groups: the OpenAPI generator would otherwise take the handlers' XML docs as summaries.
+        api.MapPost("/detect", (Func<HttpContext, Task>)(context => endpoints.DetectAsync(context)))
+            .WithName("Detect")
+            .WithTags("Faces")
+            .WithSummary("Detect faces in an image")
+            .WithDescription(OpenApiDescriptions.DetectDescription)
+            .Produces<DetectionResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesErrors()
+            .AddOpenApiOperationTransformer(OpenApiDescriptions.DescribeImageOperation(annotate: false));
+
+        api.MapPost("/annotate", (Func<HttpContext, Task>)(context => endpoints.AnnotateAsync(context)))
+            .WithName("Annotate")
+            .WithTags("Faces")
+            .WithSummary("Draw the detected faces onto the image")
+            .WithDescription(OpenApiDescriptions.AnnotateDescription)
+            .Produces(StatusCodes.Status200OK, contentType: "image/png", additionalContentTypes: ["image/jpeg", "image/webp"])
+            .ProducesErrors()
+            .AddOpenApiOperationTransformer(OpenApiDescriptions.DescribeImageOperation(annotate: true));
+
+        api.MapGet("/health", (WebServerOptions o, DetectionWorkers w) => TypedResults.Json(
+                new HealthResponse("ok", Version, w.Concurrency, w.Running, w.Admitted,
+                    new LimitsResponse(o.MaxUploadBytes, o.MaxPixels, o.RequestTimeout.TotalSeconds, o.MaxQueuedRequests))))
+            .WithName("Health")
+            .WithTags("Server")
+            .WithSummary("Liveness, version, worker load and limits")
+            .Produces<HealthResponse>(StatusCodes.Status200OK, "application/json");
+
+        // Any other method or path under /api: a JSON 405 or 404 rather than an empty one.
+        api.MapFallback(ApiFallbackAsync).ExcludeFromDescription();
+
+        app.MapOpenApi(OpenApiPath);
+    }
+
+    private static Task ApiFallbackAsync(HttpContext context)
+    {
+        string path = context.Request.Path.Value?.TrimEnd('/') ?? string.Empty;
+        string? allowed = path.ToLowerInvariant() switch
+        {
+            "/api/detect" or "/api/annotate" => HttpMethods.Post,
+            "/api/health" => HttpMethods.Get,
+            _ => null,
+        };
+        if (allowed is not null)
+        {
+            context.Response.Headers.Allow = allowed;
+            return ImageEndpoints.WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{context.Request.Method} is not allowed on {path}; use {allowed}.");
+        }
+
+        return ImageEndpoints.WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no API endpoint {context.Request.Method} {context.Request.Path}; see {OpenApiPath}.");
+    }
+
+    private static RouteHandlerBuilder ProducesErrors(this RouteHandlerBuilder builder) => builder
+        .Produces<ErrorResponse>(StatusCodes.Status400BadRequest, "application/json")
+        .Produces<ErrorResponse>(StatusCodes.Status413PayloadTooLarge, "application/json")
+        .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType, "application/json")
+        .Produces<ErrorResponse>(StatusCodes.Status422UnprocessableEntity, "application/json")
+        .Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable, "application/json");
+
+    /// <summary>
+    /// Outermost middleware: a client that went away ends quietly; any other unexpected exception becomes a JSON 500
+    /// without internals (the exception is logged), and Kestrel's own 413 for a body over its limit becomes a JSON one.
+    /// </summary>
+    private static async Task ErrorBoundaryAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Whatever a vanished client's request threw, there is nobody left to tell.
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            // The client disconnected (a cancelled read or write, or a reset connection): nothing to answer.
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            await ImageEndpoints.WriteErrorAsync(context, e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? $"the upload is larger than the limit of {context.RequestServices.GetRequiredService<WebServerOptions>().MaxUploadBytes} bytes."
+                : $"bad request: {e.Message}").ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The contract is a JSON 500 for anything unexpected; the exception is logged.
+        catch (Exception e) when (!context.Response.HasStarted)
+#pragma warning restore CA1031
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebDemoHost));
+            logger.LogError(e, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
+            context.Response.Clear();
+            await ImageEndpoints.WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "internal server error.").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Headers for every response: no MIME sniffing, no framing, and a strict content policy for the page.</summary>
+    private static Task SecurityHeadersAsync(HttpContext context, RequestDelegate next)
+    {
+        var headers = context.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.ContentSecurityPolicy =
+            "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+            + "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+        headers["Permissions-Policy"] = "camera=(self), microphone=()";
+        return next(context);
+    }
+}
