@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
+using Mtcnn.Cli.Video;
 
 namespace Mtcnn.Cli;
 
@@ -93,12 +94,14 @@ internal static class CliApp
         var root = new RootCommand("Mtcnn.NET: MTCNN face detection (boxes, scores, five landmarks) from the command line.")
         {
             DetectCommand.Create(console),
+            VideoCommand.Create(console),
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
         };
         root.With(
             "mtcnn detect samples/astronaut.png --output out/",
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
+            "mtcnn video clip.mp4 --output annotated.mp4 --format jsonl > faces.jsonl",
             "mtcnn weights info my-weights.safetensors",
             "mtcnn bench --sizes 640x480 --iterations 10");
         HelpExamples.Install(root);
