@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use (Debian names). Installed only when missing.
-apt_packages=(fontconfig fonts-dejavu-core)
+# libgtk-3-0: needed by the OpenCvSharp native library (video); ffmpeg: makes the AV1 clip of the unsupported-codec test.
+apt_packages=(fontconfig fonts-dejavu-core libgtk-3-0 ffmpeg)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
