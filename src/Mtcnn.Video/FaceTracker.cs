@@ -16,8 +16,11 @@ namespace Mtcnn.Video;
 /// so results are deterministic.</item>
 /// <item><b>Update.</b> A matched track takes the detection's score and smooths box and landmarks exponentially:
 /// <c>s ← α·s + (1 − α)·d</c> per coordinate, α = <see cref="TrackerOptions.Smoothing"/>. Its miss count resets.</item>
-/// <item><b>Birth.</b> Each unmatched detection starts a track with the next id (ids count up from 1, in the
-/// detections' order, which is best score first), unsmoothed.</item>
+/// <item><b>Birth.</b> Each unmatched detection starts a track, unsmoothed. With <see cref="TrackerOptions.MinHits"/>
+/// 1 (the default) it is confirmed at once; otherwise it stays tentative (unreported, no id) until it has been matched
+/// on that many consecutive detection frames, and a tentative track that misses once is dropped. A track gets the next
+/// id when it is confirmed (ids count up from 1 in the order tracks are confirmed, new detections in the order given,
+/// which is best score first), so reported ids have no gaps.</item>
 /// <item><b>Expiry.</b> An unmatched track counts a miss; after <see cref="TrackerOptions.ExpireAfterMisses"/>
 /// consecutive misses it is removed. Until then it is <i>coasting</i>: not reported, but able to match again and keep
 /// its id.</item>
@@ -47,10 +50,10 @@ public sealed class FaceTracker
     /// <summary>The faces seen on the latest detection frame (matched or new), in ascending id order.</summary>
     public IReadOnlyList<TrackedFace> Visible => visible;
 
-    /// <summary>Every live track, coasting ones included, in ascending id order.</summary>
-    public IReadOnlyList<TrackedFace> Tracks => [.. tracks.Select(t => t.ToFace())];
+    /// <summary>Every live confirmed track, coasting ones included, in ascending id order.</summary>
+    public IReadOnlyList<TrackedFace> Tracks => [.. tracks.Where(t => t.Confirmed).Select(t => t.ToFace()).OrderBy(f => f.Id)];
 
-    /// <summary>Ids handed out so far (the number of distinct faces seen).</summary>
+    /// <summary>Ids handed out so far (the number of distinct confirmed faces seen).</summary>
     public int TracksCreated => nextId - 1;
 
     /// <summary>Feeds the detections of one detection frame and returns the faces visible in it.</summary>
@@ -93,7 +96,7 @@ public sealed class FaceTracker
 
         for (int t = tracks.Count - 1; t >= 0; t--)
         {
-            if (!trackTaken[t] && ++tracks[t].Missed >= Options.ExpireAfterMisses)
+            if (!trackTaken[t] && (++tracks[t].Missed >= Options.ExpireAfterMisses || !tracks[t].Confirmed))
             {
                 tracks.RemoveAt(t);
             }
@@ -103,11 +106,19 @@ public sealed class FaceTracker
         {
             if (!detectionTaken[d])
             {
-                tracks.Add(new Track(nextId++, detections[d]));
+                tracks.Add(new Track(detections[d]));
             }
         }
 
-        visible = [.. tracks.Where(t => t.Missed == 0).Select(t => t.ToFace())];
+        foreach (var track in tracks)
+        {
+            if (!track.Confirmed && track.Hits >= Options.MinHits)
+            {
+                track.Confirm(nextId++);
+            }
+        }
+
+        visible = [.. tracks.Where(t => t.Confirmed && t.Missed == 0).Select(t => t.ToFace()).OrderBy(f => f.Id)];
         return visible;
     }
 
@@ -127,19 +138,22 @@ public sealed class FaceTracker
         private BoundingBox box;
         private FaceLandmarks landmarks;
         private float score;
-        private int hits;
 
-        public Track(int id, Face detection)
+        public Track(Face detection)
         {
-            Id = id;
             box = detection.Box;
             landmarks = detection.Landmarks;
             score = detection.Score;
             LastDetected = detection.Box;
-            hits = 1;
+            Hits = 1;
         }
 
-        public int Id { get; }
+        /// <summary>The id; 0 while the track is tentative.</summary>
+        public int Id { get; private set; }
+
+        public bool Confirmed => Id > 0;
+
+        public int Hits { get; private set; }
 
         public BoundingBox LastDetected { get; private set; }
 
@@ -159,10 +173,12 @@ public sealed class FaceTracker
             score = detection.Score;
             LastDetected = b;
             Missed = 0;
-            hits++;
+            Hits++;
         }
 
-        public TrackedFace ToFace() => new(Id, box, score, landmarks, hits, Missed);
+        public void Confirm(int id) => Id = id;
+
+        public TrackedFace ToFace() => new(Id, box, score, landmarks, Hits, Missed);
 
         private static Point2F SmoothPoint(Point2F previous, Point2F observed, float alpha) =>
             new(Smooth(previous.X, observed.X, alpha), Smooth(previous.Y, observed.Y, alpha));

@@ -6,7 +6,7 @@ namespace Mtcnn.Video;
 /// </summary>
 public sealed record TrackerOptions
 {
-    /// <summary>The defaults: IoU 0.3, smoothing 0.5, expiry after 5 missed detections.</summary>
+    /// <summary>The defaults: IoU 0.3, smoothing 0.5, expiry after 5 missed detections, faces reported from their first detection.</summary>
     public static TrackerOptions Default { get; } = new();
 
     /// <summary>
@@ -28,6 +28,13 @@ public sealed record TrackerOptions
     /// </summary>
     public int ExpireAfterMisses { get; init; } = 5;
 
+    /// <summary>
+    /// A new face is reported, and given its id, only once it has been detected on this many consecutive detection
+    /// frames, in [1, 1000]; a face not yet confirmed is forgotten at its first miss. Default 1 (report at once). 2 or 3
+    /// hide the detector's one-frame false positives at the cost of showing new faces that many detections later.
+    /// </summary>
+    public int MinHits { get; init; } = 1;
+
     /// <summary>Checks every setting and returns this instance.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range; the message states the valid range.</exception>
     public TrackerOptions Validate()
@@ -45,6 +52,11 @@ public sealed record TrackerOptions
         if (ExpireAfterMisses is < 1 or > 100_000)
         {
             throw new ArgumentOutOfRangeException(nameof(ExpireAfterMisses), ExpireAfterMisses, "ExpireAfterMisses must be in [1, 100000].");
+        }
+
+        if (MinHits is < 1 or > 1000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinHits), MinHits, "MinHits must be in [1, 1000].");
         }
 
         return this;

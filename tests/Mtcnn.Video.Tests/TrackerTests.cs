@@ -222,16 +222,46 @@ public sealed class TrackerTests
         Assert.Equal(1, Assert.Single(tracker.Update([FaceAt(500, 0)])).Id);
     }
 
+    [Fact]
+    public void With_min_hits_3_a_face_is_reported_from_its_third_detection_with_id_1()
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 3 });
+
+        Assert.Empty(tracker.Update([FaceAt(0, 0)]));
+        Assert.Empty(tracker.Update([FaceAt(2, 0)]));
+        var face = Assert.Single(tracker.Update([FaceAt(4, 0)]));
+        Assert.Equal(1, face.Id);
+        Assert.Equal(3, face.Hits);
+        Assert.Equal(1, tracker.TracksCreated);
+    }
+
+    [Fact]
+    public void With_min_hits_2_one_frame_false_positives_get_no_id_and_ids_stay_dense()
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 2, Smoothing = 0 });
+        tracker.Update([FaceAt(0, 0)]);
+        tracker.Update([FaceAt(0, 0), FaceAt(500, 0)]);   // a flash at x 500: tentative
+        tracker.Update([FaceAt(0, 0)]);                    // gone: dropped at its first miss
+        tracker.Update([FaceAt(0, 0), FaceAt(300, 300)]);  // a real second face appears...
+        var faces = tracker.Update([FaceAt(0, 0), FaceAt(302, 300)]);
+
+        Assert.Equal([1, 2], faces.Select(f => f.Id)); // ...and gets id 2, not 3
+        Assert.Equal(302f, faces[1].Box.X1);
+        Assert.Equal(2, tracker.TracksCreated);
+        Assert.Equal(2, tracker.Tracks.Count);
+    }
+
     [Theory]
     [InlineData(-0.1f, 0.5f, 5, "IouThreshold")]
     [InlineData(1.1f, 0.5f, 5, "IouThreshold")]
     [InlineData(0.3f, 1f, 5, "Smoothing")]
     [InlineData(0.3f, -0.5f, 5, "Smoothing")]
     [InlineData(0.3f, 0.5f, 0, "ExpireAfterMisses")]
-    public void Out_of_range_options_name_the_setting_and_its_range(float iou, float smoothing, int expiry, string name)
+    [InlineData(0.3f, 0.5f, 5, "MinHits", 0)]
+    public void Out_of_range_options_name_the_setting_and_its_range(float iou, float smoothing, int expiry, string name, int minHits = 1)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            new FaceTracker(new TrackerOptions { IouThreshold = iou, Smoothing = smoothing, ExpireAfterMisses = expiry }));
+            new FaceTracker(new TrackerOptions { IouThreshold = iou, Smoothing = smoothing, ExpireAfterMisses = expiry, MinHits = minHits }));
 
         Assert.Equal(name, e.ParamName);
         Assert.Contains(" must be in ", e.Message, StringComparison.Ordinal);

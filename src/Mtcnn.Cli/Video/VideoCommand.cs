@@ -60,6 +60,8 @@ internal static class VideoCommand
             "Smoothing factor α of boxes and landmarks [0, 1): reported = α·previous + (1−α)·detected; 0 reports raw detections.");
         var expiry = OptionFactory.Int("--track-expiry", t.ExpireAfterMisses,
             "Forget a face after this many detection frames without it; until then it keeps its id when it reappears [1, 100000].");
+        var minHits = OptionFactory.Int("--track-min-hits", t.MinHits,
+            "Report a new face (and give it an id) only after this many consecutive detections; 2 or 3 hide one-frame false positives [1, 1000].");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No live statistics and no summary on stderr (errors are still shown)." };
 
         var command = new Command("video",
@@ -74,6 +76,7 @@ internal static class VideoCommand
         command.Options.Add(trackIou);
         command.Options.Add(smoothing);
         command.Options.Add(expiry);
+        command.Options.Add(minHits);
         command.Options.Add(quiet);
         command.With(
             "mtcnn video clip.mp4 --output annotated.mp4",
@@ -100,6 +103,7 @@ internal static class VideoCommand
                         IouThreshold = pr.GetValue(trackIou),
                         Smoothing = pr.GetValue(smoothing),
                         ExpireAfterMisses = pr.GetValue(expiry),
+                        MinHits = pr.GetValue(minHits),
                     },
                 },
                 pr.GetValue(quiet));
@@ -196,6 +200,7 @@ internal static class VideoCommand
                 nameof(TrackerOptions.IouThreshold) => "--track-iou",
                 nameof(TrackerOptions.Smoothing) => "--smoothing",
                 nameof(TrackerOptions.ExpireAfterMisses) => "--track-expiry",
+                nameof(TrackerOptions.MinHits) => "--track-min-hits",
                 _ => e.ParamName ?? "option",
             };
             throw DetectorOptionSet.RangeError(e, option, "video");
