@@ -219,6 +219,7 @@ public sealed class VideoCommandTests
     [InlineData(new string[] { "video" }, "give a video file or stream URL (INPUT), or --camera N")]
     [InlineData(new[] { "video", "a.mp4", "--camera", "0" }, "give either INPUT or --camera, not both")]
     [InlineData(new[] { "video", "a.mp4", "--output", "out.mkv" }, "--output: the file must end in .mp4 or .avi")]
+    [InlineData(new[] { "video", "a.mp4", "--output", "./a.mp4" }, "--output: './a.mp4' is the input file")]
     [InlineData(new[] { "video", "a.mp4", "--every", "0" }, "--every: DetectEvery must be in [1, 100000], got 0")]
     [InlineData(new[] { "video", "a.mp4", "--smoothing", "1" }, "--smoothing: Smoothing must be in [0, 1), got 1")]
     [InlineData(new[] { "video", "a.mp4", "--track-iou", "2" }, "--track-iou: IouThreshold must be in [0, 1], got 2")]

@@ -180,6 +180,12 @@ internal static class VideoCommand
             throw new UsageException($"--output: the file must end in {string.Join(" or ", VideoFileWriter.SupportedExtensions)}, got '{s.Output}' (see 'mtcnn video --help')");
         }
 
+        if (s.Output is not null && s.Input is not null
+            && string.Equals(Path.GetFullPath(s.Output), Path.GetFullPath(s.Input), StringComparison.Ordinal))
+        {
+            throw new UsageException($"--output: '{s.Output}' is the input file; writing it would destroy the input (see 'mtcnn video --help')");
+        }
+
         if (s.Pipeline.MaxFrames < 0)
         {
             throw new UsageException($"--max-frames: must be 0 (all) or positive, got {s.Pipeline.MaxFrames} (see 'mtcnn video --help')");
