@@ -84,7 +84,8 @@ public sealed class VideoCommandTests
         Assert.Equal((30, 640, 480), Probe(output));
         string summary = run.ErrorLines[^1];
         Assert.StartsWith("mtcnn: 30 frames of ", summary, StringComparison.Ordinal);
-        Assert.Contains("30 detected", summary, StringComparison.Ordinal);
+        Assert.Contains("30 detected (", summary, StringComparison.Ordinal);
+        Assert.Contains($"{Environment.ProcessorCount} at a time x 1 thread)", summary, StringComparison.Ordinal); // --workers 0: a frame per thread
         Assert.Contains("1 face id", summary, StringComparison.Ordinal);
         Assert.Contains($"wrote {output} (mp4v, 30 frames", summary, StringComparison.Ordinal);
     }
@@ -224,6 +225,7 @@ public sealed class VideoCommandTests
     [InlineData(new[] { "video", "a.mp4", "--smoothing", "1" }, "--smoothing: Smoothing must be in [0, 1), got 1")]
     [InlineData(new[] { "video", "a.mp4", "--track-iou", "2" }, "--track-iou: IouThreshold must be in [0, 1], got 2")]
     [InlineData(new[] { "video", "a.mp4", "--track-expiry", "0" }, "--track-expiry: ExpireAfterMisses must be in [1, 100000], got 0")]
+    [InlineData(new[] { "video", "a.mp4", "--workers", "65" }, "--workers: must be in [0, 64], got 65")]
     [InlineData(new[] { "video", "a.mp4", "--track-min-hits", "0" }, "--track-min-hits: MinHits must be in [1, 1000], got 0")]
     [InlineData(new[] { "video", "a.mp4", "--min-face-size", "2" }, "--min-face-size: MinFaceSize must be in [4, 100000], got 2")]
     [InlineData(new[] { "video", "a.mp4", "--max-frames", "-1" }, "--max-frames: must be 0 (all) or positive")]

@@ -54,7 +54,8 @@ internal static class VideoCommand
         var every = OptionFactory.Int("--every", p.DetectEvery, "Detect on every Nth frame and carry the tracked faces over to the frames in between [1, 100000].");
         var maxFrames = OptionFactory.Int("--max-frames", 0, "Stop after this many frames; 0 reads to the end (or until Ctrl+C).");
         var detector = new DetectorOptionSet("Threads for detecting in one frame; 0 uses every core.");
-        var workers = OptionFactory.Int("--workers", p.DetectionWorkers, "Frames detected at once [1, 64]; more than 1 trades latency for throughput on many cores.");
+        var workers = OptionFactory.Int("--workers", 0,
+            "Frames detected at once [0, 64]. 0 (auto): for a file, one frame per thread (the best throughput); for a camera, one frame on all threads (the lowest latency).");
         var trackIou = OptionFactory.Float("--track-iou", t.IouThreshold, "Smallest box overlap (IoU) for a detection to continue a track [0, 1].");
         var smoothing = OptionFactory.Float("--smoothing", t.Smoothing,
             "Smoothing factor α of boxes and landmarks [0, 1): reported = α·previous + (1−α)·detected; 0 reports raw detections.");
@@ -114,9 +115,9 @@ internal static class VideoCommand
 
     private static int Execute(VideoSettings s, CliConsole console)
     {
-        var pipelineOptions = Validate(s);
+        var (pipelineOptions, detectorOptions) = Validate(s);
         var weights = WeightsFile.Load(s.WeightsPath, "--weights");
-        var detector = new FaceDetector(s.DetectorOptions, weights);
+        var detector = new FaceDetector(detectorOptions, weights);
         var pipeline = new VideoPipeline(detector, pipelineOptions);
 
         using var source = s.Camera is { } index ? VideoSource.OpenCamera(index) : VideoSource.OpenFile(s.Input!);
@@ -156,14 +157,17 @@ internal static class VideoCommand
 
         if (!s.Quiet)
         {
-            console.WriteErrorLine(Summary(summary, source, writer));
+            console.WriteErrorLine(Summary(summary, source, writer, pipelineOptions.DetectionWorkers, detectorOptions.EffectiveParallelism));
         }
 
         return ExitCodes.Success;
     }
 
-    /// <summary>Checks the combination of arguments and every range; returns the pipeline options for this source kind.</summary>
-    private static VideoPipelineOptions Validate(VideoSettings s)
+    /// <summary>
+    /// Checks the combination of arguments and every range; returns the pipeline and detector options for this source
+    /// kind, with <c>--workers 0</c> resolved.
+    /// </summary>
+    private static (VideoPipelineOptions Pipeline, DetectorOptions Detector) Validate(VideoSettings s)
     {
         if (s.Input is null && s.Camera is null)
         {
@@ -192,10 +196,26 @@ internal static class VideoCommand
         }
 
         DetectorOptionSet.Validate(s.DetectorOptions, "video");
+        if (s.Pipeline.DetectionWorkers is < 0 or > 64)
+        {
+            throw new UsageException($"--workers: must be in [0, 64], got {s.Pipeline.DetectionWorkers} (see 'mtcnn video --help')");
+        }
+
+        var pipeline = s.Pipeline;
+        var detector = s.DetectorOptions;
+        if (pipeline.DetectionWorkers == 0)
+        {
+            // A file is about throughput: whole frames on one thread each scale best (and hold up best on a busy
+            // machine). A camera is about latency: each frame gets every thread.
+            (int workers, int perFrame) = s.Camera is null ? Detect.DetectPipeline.Split(detector.EffectiveParallelism, 64) : (1, detector.EffectiveParallelism);
+            pipeline = pipeline with { DetectionWorkers = workers };
+            detector = detector with { MaxDegreeOfParallelism = perFrame };
+        }
+
         try
         {
             // A camera must not fall behind real time: drop frames instead of queueing them.
-            return (s.Pipeline with { DropFramesWhenBehind = s.Camera is not null }).Validate();
+            return ((pipeline with { DropFramesWhenBehind = s.Camera is not null }).Validate(), detector);
         }
         catch (ArgumentOutOfRangeException e)
         {
@@ -243,7 +263,7 @@ internal static class VideoCommand
         }
     }
 
-    private static string Summary(VideoSummary r, VideoSource source, VideoFileWriter? writer)
+    private static string Summary(VideoSummary r, VideoSource source, VideoFileWriter? writer, int workers, int threads)
     {
         var sb = new System.Text.StringBuilder(256);
         sb.Append(CultureInfo.InvariantCulture, $"{CliApp.Name}: {(r.Stopped ? "stopped after " : "")}{VideoProgress.Plural(r.Frames, "frame")} of {source.Description} ({source.Width}x{source.Height}");
@@ -253,7 +273,7 @@ internal static class VideoCommand
         }
 
         sb.Append(CultureInfo.InvariantCulture, $") in {r.Elapsed.TotalSeconds:0.00} s: {r.FramesPerSecond:0.0} fps");
-        sb.Append(CultureInfo.InvariantCulture, $", {r.DetectionFrames} detected ({r.MeanDetectionTime.TotalMilliseconds:0.0} ms each)");
+        sb.Append(CultureInfo.InvariantCulture, $", {r.DetectionFrames} detected ({r.MeanDetectionTime.TotalMilliseconds:0.0} ms each, {workers} at a time x {VideoProgress.Plural(threads, "thread")})");
         if (r.Dropped > 0)
         {
             sb.Append(CultureInfo.InvariantCulture, $", {r.Dropped} dropped");
