@@ -53,7 +53,8 @@ internal static class VideoCommand
         format.Aliases.Add("-f");
         var every = OptionFactory.Int("--every", p.DetectEvery, "Detect on every Nth frame and carry the tracked faces over to the frames in between [1, 100000].");
         var maxFrames = OptionFactory.Int("--max-frames", 0, "Stop after this many frames; 0 reads to the end (or until Ctrl+C).");
-        var detector = new DetectorOptionSet("Threads for detecting in one frame; 0 uses every core.");
+        var detector = new DetectorOptionSet(
+            "Threads for detection; 0 uses every core. With --workers 0 a file runs that many frames at once on one thread each and a camera gives each frame all of them; with --workers N each frame uses this many.");
         var workers = OptionFactory.Int("--workers", 0,
             "Frames detected at once [0, 64]. 0 (auto): for a file, one frame per thread (the best throughput); for a camera, one frame on all threads (the lowest latency).");
         var trackIou = OptionFactory.Float("--track-iou", t.IouThreshold, "Smallest box overlap (IoU) for a detection to continue a track [0, 1].");
