@@ -46,10 +46,10 @@ internal static partial class VideoCli
     }
 
     /// <summary>
-    /// Runs <c>mtcnn ARGS</c>, sends SIGINT (as Ctrl+C does) once <paramref name="ready"/> holds for the stdout seen so
-    /// far, and waits for the process to end.
+    /// Runs <c>mtcnn ARGS</c>, sends SIGINT (as Ctrl+C does) <paramref name="signals"/> times in a row once
+    /// <paramref name="ready"/> holds for the stdout seen so far, and waits for the process to end.
     /// </summary>
-    public static CliRun RunAndInterrupt(IEnumerable<string> args, Func<string, bool> ready, int timeoutSeconds = 120)
+    public static CliRun RunAndInterrupt(IEnumerable<string> args, Func<string, bool> ready, int signals = 1, int timeoutSeconds = 120)
     {
         using var process = Start(args, out var stdout, out var stderr);
         var deadline = Stopwatch.StartNew();
@@ -69,7 +69,11 @@ internal static partial class VideoCli
             Thread.Sleep(20);
         }
 
-        Assert.Equal(0, Kill(process.Id, SigInt));
+        for (int i = 0; i < signals; i++)
+        {
+            Assert.Equal(0, Kill(process.Id, SigInt));
+        }
+
         if (!process.WaitForExit(timeoutSeconds * 1000))
         {
             process.Kill(entireProcessTree: true);

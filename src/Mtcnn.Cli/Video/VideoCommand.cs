@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Mtcnn.Video;
@@ -9,8 +10,8 @@ namespace Mtcnn.Cli.Video;
 /// <c>mtcnn video INPUT | --camera N</c>: detects and tracks faces through a video file, stream or camera; writes an
 /// annotated video (<c>--output</c>) and/or one JSON line per frame on stdout (<c>--format jsonl</c>); live statistics
 /// and a summary on stderr. Ctrl+C (SIGINT) or SIGTERM stops reading, finishes the frames already read, closes the
-/// output file properly and exits with 0; a second Ctrl+C ends the process at once. Exit code 1 for a missing or busy
-/// camera, an unreadable file or an unsupported codec, 2 for a usage error.
+/// output file properly and exits with 0; a second Ctrl+C (2 s or more later) ends the process at once. Exit code 1
+/// for a missing or busy camera, an unreadable file or an unsupported codec, 2 for a usage error.
 /// </summary>
 internal static class VideoCommand
 {
@@ -140,8 +141,7 @@ internal static class VideoCommand
             }
 
             var json = s.Format == "jsonl" ? new VideoJsonWriter(console.Out) : null;
-            using var sigint = TryRegister(PosixSignal.SIGINT, stop, console, s.Quiet);
-            using var sigterm = TryRegister(PosixSignal.SIGTERM, stop, console, s.Quiet);
+            using var signals = new StopSignals(stop, console, s.Quiet);
             summary = pipeline.Run(
                 source,
                 writer,
@@ -234,36 +234,6 @@ internal static class VideoCommand
         }
     }
 
-    /// <summary>
-    /// First SIGINT/SIGTERM: stop reading and finish cleanly. A second one is left to the default handling, which ends
-    /// the process at once (an MP4 being written is then not finished).
-    /// </summary>
-    private static PosixSignalRegistration? TryRegister(PosixSignal signal, CancellationTokenSource stop, CliConsole console, bool quiet)
-    {
-        try
-        {
-            return PosixSignalRegistration.Create(signal, context =>
-            {
-                if (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                context.Cancel = true;
-                if (!quiet)
-                {
-                    console.WriteErrorLine($"{CliApp.Name}: stopping: finishing the frames already read (Ctrl+C again to quit at once)");
-                }
-
-                stop.Cancel();
-            });
-        }
-        catch (PlatformNotSupportedException)
-        {
-            return null;
-        }
-    }
-
     private static string Summary(VideoSummary r, VideoSource source, VideoFileWriter? writer, int workers, int threads)
     {
         var sb = new System.Text.StringBuilder(256);
@@ -294,6 +264,68 @@ internal static class VideoCommand
     {
         result.AddError($"{name}: {message}");
         return default!;
+    }
+
+    /// <summary>
+    /// SIGINT (Ctrl+C) and SIGTERM: the first one stops reading so that the run finishes cleanly. Copies arriving within
+    /// <see cref="Grace"/> of it are ignored, because some senders deliver a signal twice (<c>timeout</c> signals the
+    /// child and then its whole process group); a later one is left to the default handling, which ends the process at
+    /// once (an MP4 being written is then not finished).
+    /// </summary>
+    private sealed class StopSignals : IDisposable
+    {
+        private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+        private readonly CancellationTokenSource stop;
+        private readonly CliConsole console;
+        private readonly bool quiet;
+        private readonly List<PosixSignalRegistration> registrations = [];
+        private long firstSignal;
+
+        public StopSignals(CancellationTokenSource stop, CliConsole console, bool quiet)
+        {
+            this.stop = stop;
+            this.console = console;
+            this.quiet = quiet;
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
+            {
+                try
+                {
+                    registrations.Add(PosixSignalRegistration.Create(signal, Handle));
+                }
+                catch (PlatformNotSupportedException)
+                {
+                    // No such signal here: the default handling stays.
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
+
+        private void Handle(PosixSignalContext context)
+        {
+            long now = Stopwatch.GetTimestamp();
+            long first = Interlocked.CompareExchange(ref firstSignal, now, 0);
+            if (first == 0)
+            {
+                context.Cancel = true;
+                if (!quiet)
+                {
+                    console.WriteErrorLine($"{CliApp.Name}: stopping: finishing the frames already read (Ctrl+C again to quit at once)");
+                }
+
+                stop.Cancel();
+            }
+            else if (Stopwatch.GetElapsedTime(first, now) < Grace)
+            {
+                context.Cancel = true;
+            }
+        }
     }
 
     private sealed record VideoSettings(
