@@ -100,6 +100,17 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task Two_videos_at_once_on_one_detector_give_the_results_of_two_runs_one_after_the_other()
+    {
+        var options = new VideoPipelineOptions { DetectEvery = 2 };
+        var (_, alone) = RunOn(TestClips.Moving30, options);
+
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => RunOn(TestClips.Moving30, options).Frames)));
+
+        Assert.All(runs, r => Assert.Equal(alone.Select(f => f.Faces.ToArray()), r.Select(f => f.Faces.ToArray())));
+    }
+
+    [Fact]
     public void Max_frames_stops_after_that_many_frames()
     {
         var (summary, frames) = RunOn(TestClips.Moving30, new VideoPipelineOptions { MaxFrames = 7 });
