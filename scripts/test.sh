@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages the tests use (Debian names). Installed only when missing. chromium and Node.js run the web demo's
-# browser test; a node already on PATH (for example from NodeSource, which bundles npm) is kept.
-apt_packages=(fontconfig fonts-dejavu-core chromium)
+# browser test (a node already on PATH, for example from NodeSource, which bundles npm, is kept); libgtk-3-0 is
+# needed by the OpenCvSharp native library (video); ffmpeg makes the AV1 clip of the unsupported-codec test.
+apt_packages=(fontconfig fonts-dejavu-core chromium libgtk-3-0 ffmpeg)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

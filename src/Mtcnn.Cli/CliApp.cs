@@ -6,6 +6,7 @@ using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Eval;
 using Mtcnn.Cli.Serve;
+using Mtcnn.Cli.Video;
 
 namespace Mtcnn.Cli;
 
@@ -98,6 +99,7 @@ internal static class CliApp
             DetectCommand.Create(console),
             AlignCommand.Create(console),
             EvalCommand.Create(console),
+            VideoCommand.Create(console),
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
             ServeCommand.Create(console),
@@ -107,6 +109,7 @@ internal static class CliApp
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
             "mtcnn align photos/ --recursive --output crops/",
             "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth",
+            "mtcnn video clip.mp4 --output annotated.mp4 --format jsonl > faces.jsonl",
             "mtcnn weights info my-weights.safetensors",
             "mtcnn bench --sizes 640x480 --iterations 10",
             "mtcnn serve --urls http://127.0.0.1:5000");

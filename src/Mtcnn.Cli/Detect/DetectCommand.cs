@@ -13,12 +13,10 @@ namespace Mtcnn.Cli.Detect;
 internal static class DetectCommand
 {
     private static readonly string[] Stages = ["pnet", "rnet", "onet"];
-    private static readonly string[] Borders = ["zero", "clip"];
 
     /// <summary>Builds the command.</summary>
     public static Command Create(CliConsole console)
     {
-        var d = DetectorOptions.Default;
         var inputs = new Argument<string[]>("INPUT")
         {
             Description = "Image files, folders of images (.jpg .jpeg .png .bmp .webp .gif), or - to read paths from stdin, one per line.",
@@ -36,21 +34,8 @@ internal static class DetectCommand
             }
         });
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
-        var minFace = OptionFactory.Float("--min-face-size", d.MinFaceSize, "Smallest face to find, in pixels [4, 100000]. Larger is faster.");
-        var scale = OptionFactory.Float("--scale-factor", d.ScaleFactor, "Ratio between pyramid levels [0.1, 0.95].");
-        var thresholds = OptionFactory.FloatList("--thresholds", [d.PNetThreshold, d.RNetThreshold, d.ONetThreshold], 3,
-            "Face probability thresholds of P-Net, R-Net and O-Net, each in [0, 1].");
-        var nms = OptionFactory.FloatList("--nms-thresholds", [d.PNetNmsThreshold, d.PyramidNmsThreshold, d.RNetNmsThreshold, d.ONetNmsThreshold], 4,
-            "Suppression overlaps for P-Net per level, P-Net across the pyramid, R-Net and O-Net, each in (0, 1].");
-        var maxFaces = OptionFactory.Int("--max-faces", 0, "Keep at most this many faces per image, best first; 0 keeps all [0, 100000].");
-        var border = OptionFactory.Choice("--crop-border", "zero", Borders,
-            "How R-Net/O-Net crops past the image edge are filled: zero (black, as the original MTCNN) or clip (as facenet-pytorch).");
-        var weights = new Option<string>("--weights")
-        {
-            Description = "Weight file (mtcnn-weights safetensors) or a folder holding exactly one; default: the embedded original weights.",
-            HelpName = "path",
-        };
-        var threads = OptionFactory.Int("--threads", 0, "Threads to use; 0 uses every core. Images run in parallel, one thread each, when there are enough of them.");
+        var detector = new DetectorOptionSet(
+            "Threads to use; 0 uses every core. Images run in parallel, one thread each, when there are enough of them.");
         var stage = OptionFactory.Choice("--stage", "onet", Stages,
             "Last cascade stage to run; pnet or rnet report that stage's candidate boxes and scores (no landmarks).");
         var output = new Option<string>("--output", "-o")
@@ -70,8 +55,14 @@ internal static class DetectCommand
             "Detect faces (box, score, five landmarks) in images, folders or a list of paths from stdin. Results go to stdout; "
             + "errors, progress and a summary to stderr. Exit code 0: every image processed, 1: some image failed, 2: usage error.")
         {
-            inputs, recursive, minFace, scale, thresholds, nms, maxFaces, border, weights, threads, stage, output, format, allowIncomplete, quiet,
+            inputs, recursive,
         };
+        detector.AddTo(command);
+        command.Options.Add(stage);
+        command.Options.Add(output);
+        command.Options.Add(format);
+        command.Options.Add(allowIncomplete);
+        command.Options.Add(quiet);
         command.With(
             "mtcnn detect samples/astronaut.png --output out/",
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
@@ -81,22 +72,8 @@ internal static class DetectCommand
 
         command.SetAction(pr =>
         {
-            float[] t = pr.GetValue(thresholds)!;
-            float[] n = pr.GetValue(nms)!;
-            var options = new DetectorOptions
+            var options = detector.Read(pr) with
             {
-                MinFaceSize = pr.GetValue(minFace),
-                ScaleFactor = pr.GetValue(scale),
-                PNetThreshold = t[0],
-                RNetThreshold = t[1],
-                ONetThreshold = t[2],
-                PNetNmsThreshold = n[0],
-                PyramidNmsThreshold = n[1],
-                RNetNmsThreshold = n[2],
-                ONetNmsThreshold = n[3],
-                MaxFaces = pr.GetValue(maxFaces),
-                CropBorder = pr.GetValue(border) == "clip" ? CropBorder.Clip : CropBorder.ZeroPad,
-                MaxDegreeOfParallelism = pr.GetValue(threads),
                 LastStage = pr.GetValue(stage) switch
                 {
                     "pnet" => CascadeStage.PNet,
@@ -109,7 +86,7 @@ internal static class DetectCommand
                 pr.GetValue(inputs)!,
                 pr.GetValue(recursive),
                 options,
-                pr.GetValue(weights),
+                pr.GetValue(detector.Weights),
                 pr.GetValue(output),
                 pr.GetValue(format)!,
                 pr.GetValue(allowIncomplete),
@@ -123,32 +100,7 @@ internal static class DetectCommand
     /// <param name="options">The options built from the command line.</param>
     /// <param name="command">The verb whose help the message points to (e.g. <c>detect</c>, <c>eval wider</c>).</param>
     /// <exception cref="UsageException">A value is out of range.</exception>
-    public static void ValidateOptions(DetectorOptions options, string command = "detect")
-    {
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentOutOfRangeException e)
-        {
-            string option = e.ParamName switch
-            {
-                nameof(DetectorOptions.MinFaceSize) => "--min-face-size",
-                nameof(DetectorOptions.ScaleFactor) => "--scale-factor",
-                nameof(DetectorOptions.PNetThreshold) or nameof(DetectorOptions.RNetThreshold) or nameof(DetectorOptions.ONetThreshold) => "--thresholds",
-                nameof(DetectorOptions.PNetNmsThreshold) or nameof(DetectorOptions.PyramidNmsThreshold)
-                    or nameof(DetectorOptions.RNetNmsThreshold) or nameof(DetectorOptions.ONetNmsThreshold) => "--nms-thresholds",
-                nameof(DetectorOptions.MaxFaces) => "--max-faces",
-                nameof(DetectorOptions.MaxDegreeOfParallelism) => "--threads",
-                _ => e.ParamName ?? "option",
-            };
-            string message = e.Message;
-            int cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
-            message = CliApp.OneLine(cut >= 0 ? message[..cut] : message).TrimEnd('.');
-            string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
-            throw new UsageException($"{option}: {message}, got {got} (see 'mtcnn {command} --help')", e);
-        }
-    }
+    public static void ValidateOptions(DetectorOptions options, string command = "detect") => DetectorOptionSet.Validate(options, command);
 
     private static int Execute(DetectSettings s, CliConsole console)
     {
