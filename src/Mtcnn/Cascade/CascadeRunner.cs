@@ -471,12 +471,28 @@ internal sealed class CascadeRunner
             return;
         }
 
-        var po = new ParallelOptions { MaxDegreeOfParallelism = degree, CancellationToken = ct };
-        Parallel.For(0, count, po, Rent, (i, _, ws) =>
+        // Dynamic scheduling: each worker takes the next item as it becomes free. Items come largest first, so
+        // this balances far better than handing out contiguous index ranges.
+        int next = -1;
+        int workers = Math.Min(degree, count);
+        var po = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct };
+        Parallel.For(0, workers, po, _ =>
         {
-            body(i, ws);
-            return ws;
-        }, workspaces.Add);
+            var ws = Rent();
+            try
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    body(i, ws);
+                }
+            }
+            finally
+            {
+                workspaces.Add(ws);
+            }
+        });
     }
 
     private Workspace Rent() => workspaces.TryTake(out var ws) ? ws : new Workspace();
