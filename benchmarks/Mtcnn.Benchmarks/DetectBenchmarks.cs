@@ -16,7 +16,11 @@ public class DetectBenchmarks
     private ImageData[] images = [];
     private FaceDetector detector = null!;
 
-    [Params("640x480", "1280x720", "1920x1080")]
+    /// <summary>Image sizes; <c>MTCNN_BENCH_SIZES=640x480,1280x720</c> restricts them (BenchmarkDotNet has no parameter filter).</summary>
+    public static IEnumerable<string> Sizes() =>
+        Environment.GetEnvironmentVariable("MTCNN_BENCH_SIZES")?.Split(',', StringSplitOptions.RemoveEmptyEntries) ?? ["640x480", "1280x720", "1920x1080"];
+
+    [ParamsSource(nameof(Sizes))]
     public string Size { get; set; } = "640x480";
 
     [Params(20, 40)]

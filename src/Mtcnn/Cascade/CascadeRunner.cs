@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Mtcnn.Inference;
@@ -30,7 +29,7 @@ internal sealed class CascadeRunner
     private const int MinBandRows = 16;
     private const long MaxBandFloats = 8L << 20; // 32 MB per scratch buffer
     private readonly Networks nets;
-    private readonly ConcurrentBag<Workspace> workspaces = [];
+    private readonly Stack<Workspace> workspaces = new();
     private readonly float inputOffset;
     private readonly float inputScale;
     private readonly bool bgr;
@@ -465,7 +464,7 @@ internal sealed class CascadeRunner
             }
             finally
             {
-                workspaces.Add(ws);
+                Return(ws);
             }
 
             return;
@@ -490,10 +489,24 @@ internal sealed class CascadeRunner
             }
             finally
             {
-                workspaces.Add(ws);
+                Return(ws);
             }
         });
     }
 
-    private Workspace Rent() => workspaces.TryTake(out var ws) ? ws : new Workspace();
+    private Workspace Rent()
+    {
+        lock (workspaces)
+        {
+            return workspaces.TryPop(out var ws) ? ws : new Workspace();
+        }
+    }
+
+    private void Return(Workspace ws)
+    {
+        lock (workspaces)
+        {
+            workspaces.Push(ws);
+        }
+    }
 }
