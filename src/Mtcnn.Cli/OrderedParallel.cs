@@ -2,7 +2,9 @@ namespace Mtcnn.Cli;
 
 /// <summary>
 /// Runs a function over 0..n−1 on several threads and hands the results to the calling thread strictly in index order,
-/// as soon as each next one is ready, so output streams in input order while work runs ahead in parallel.
+/// as soon as each next one is ready, so output streams in input order while work runs ahead in parallel. A window
+/// bounds how far the workers may run ahead of the oldest result not yet handed over, so memory stays bounded on any
+/// batch size.
 /// </summary>
 internal static class OrderedParallel
 {
@@ -11,35 +13,46 @@ internal static class OrderedParallel
     /// <param name="workers">Items processed at once (at least 1).</param>
     /// <param name="work">Computes one item's result (on a worker thread).</param>
     /// <param name="emit">Receives index and result, in index order, on the calling thread.</param>
-    /// <param name="waiting">Called about four times a second while the next result is not ready.</param>
-    public static void Run<T>(int count, int workers, Func<int, T> work, Action<int, T> emit, Action waiting)
+    /// <param name="waiting">Called about four times a second while the next result is not ready, with the number of results emitted so far.</param>
+    /// <param name="window">Results that may be finished but not yet emitted; 0 means <c>max(16, 8 * workers)</c>.</param>
+    /// <param name="cancellationToken">Stops the run (workers finish their current item).</param>
+    /// <exception cref="CliFailureException">A worker threw; its message is passed on.</exception>
+    public static void Run<T>(int count, int workers, Func<int, CancellationToken, T> work, Action<int, T> emit, Action<int> waiting,
+        int window = 0, CancellationToken cancellationToken = default)
         where T : class
     {
+        workers = Math.Clamp(workers, 1, Math.Max(count, 1));
         var slots = new T?[count];
         var gate = new object();
         Exception? fatal = null;
         int next = -1;
-        using var stop = new CancellationTokenSource();
+        using var ahead = new SemaphoreSlim(window > 0 ? window : Math.Max(16, workers * 8));
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         void Worker()
         {
             try
             {
-                while (!stop.IsCancellationRequested)
+                while (true)
                 {
+                    ahead.Wait(stop.Token);
                     int i = Interlocked.Increment(ref next);
                     if (i >= count)
                     {
                         return;
                     }
 
-                    T result = work(i);
+                    T result = work(i, stop.Token);
                     lock (gate)
                     {
                         slots[i] = result;
                         Monitor.PulseAll(gate);
                     }
                 }
+            }
+            catch (OperationCanceledException)
+            {
+                // The run was stopped; the emitting loop reports why.
             }
 #pragma warning disable CA1031 // Handed to the calling thread and rethrown there.
             catch (Exception e)
@@ -53,7 +66,7 @@ internal static class OrderedParallel
             }
         }
 
-        var threads = new Thread[Math.Clamp(workers, 1, Math.Max(count, 1))];
+        var threads = new Thread[workers];
         for (int w = 0; w < threads.Length; w++)
         {
             threads[w] = new Thread(Worker) { IsBackground = true, Name = $"mtcnn-worker-{w}" };
@@ -87,10 +100,12 @@ internal static class OrderedParallel
                         break;
                     }
 
-                    waiting();
+                    cancellationToken.ThrowIfCancellationRequested();
+                    waiting(i);
                 }
 
                 slots[i] = null;
+                ahead.Release();
                 emit(i, result);
             }
         }

@@ -163,7 +163,7 @@ internal static class AlignCommand
             OrderedParallel.Run(
                 items.Count,
                 workers,
-                i => Process(items[i], detector, aligner, s),
+                (i, _) => Process(items[i], detector, aligner, s),
                 (_, result) =>
                 {
                     done++;
@@ -192,7 +192,7 @@ internal static class AlignCommand
                     console.Out.Flush();
                     progress.Tick(done);
                 },
-                () => progress.Tick(done));
+                _ => progress.Tick(done));
         }
 
         progress.BreakLine();

@@ -4,10 +4,9 @@ namespace Mtcnn.Cli.Detect;
 
 /// <summary>
 /// Decodes and detects a list of images on several threads while handing the outcomes to the caller strictly in input
-/// order. Each worker takes the next image, decodes it, detects, optionally writes the annotated copy, and parks the
-/// small outcome in its slot; the calling thread emits slots in order. A semaphore bounds how far workers may run ahead
-/// of the oldest unwritten image, so memory stays bounded on any batch size: at most one decoded image per worker plus
-/// a window of finished outcomes (boxes only).
+/// order (through <see cref="OrderedParallel"/>): each worker decodes an image, detects, optionally writes the annotated
+/// copy, and keeps only the small outcome, so memory stays bounded on any batch size: at most one decoded image per
+/// worker plus a window of finished outcomes (boxes only).
 /// </summary>
 internal sealed class DetectPipeline
 {
@@ -50,105 +49,8 @@ internal sealed class DetectPipeline
     /// <param name="emit">Receives each outcome, in order.</param>
     /// <param name="waiting">Called about four times a second while the next outcome is not ready, with the number emitted so far.</param>
     /// <param name="cancellationToken">Stops the batch.</param>
-    public void Run(IReadOnlyList<InputItem> items, Action<ImageOutcome> emit, Action<int> waiting, CancellationToken cancellationToken = default)
-    {
-        int n = items.Count;
-        var slots = new ImageOutcome?[n];
-        var gate = new object();
-        Exception? fatal = null;
-        int next = -1;
-        using var window = new SemaphoreSlim(Math.Max(16, workers * 8));
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-
-        void Work()
-        {
-            try
-            {
-                while (true)
-                {
-                    window.Wait(stop.Token);
-                    int i = Interlocked.Increment(ref next);
-                    if (i >= n)
-                    {
-                        return;
-                    }
-
-                    var outcome = Process(items[i], stop.Token);
-                    lock (gate)
-                    {
-                        slots[i] = outcome;
-                        Monitor.PulseAll(gate);
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // The batch was stopped; the emitting loop reports why.
-            }
-#pragma warning disable CA1031 // Handed to the calling thread and rethrown there.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                lock (gate)
-                {
-                    fatal ??= e;
-                    Monitor.PulseAll(gate);
-                }
-            }
-        }
-
-        var threads = new Thread[Math.Min(workers, Math.Max(n, 1))];
-        for (int w = 0; w < threads.Length; w++)
-        {
-            threads[w] = new Thread(Work) { IsBackground = true, Name = $"mtcnn-detect-{w}" };
-            threads[w].Start();
-        }
-
-        try
-        {
-            for (int i = 0; i < n; i++)
-            {
-                ImageOutcome? outcome;
-                while (true)
-                {
-                    lock (gate)
-                    {
-                        outcome = slots[i];
-                        if (outcome is null && fatal is null)
-                        {
-                            Monitor.Wait(gate, 250);
-                            outcome = slots[i];
-                        }
-
-                        if (fatal is not null)
-                        {
-                            throw new CliFailureException(fatal.Message, fatal);
-                        }
-                    }
-
-                    if (outcome is not null)
-                    {
-                        break;
-                    }
-
-                    cancellationToken.ThrowIfCancellationRequested();
-                    waiting(i);
-                }
-
-                slots[i] = null;
-                window.Release();
-                emit(outcome);
-            }
-        }
-        finally
-        {
-            stop.Cancel();
-            foreach (var t in threads)
-            {
-                t.Join();
-            }
-        }
-    }
+    public void Run(IReadOnlyList<InputItem> items, Action<ImageOutcome> emit, Action<int> waiting, CancellationToken cancellationToken = default) =>
+        OrderedParallel.Run(items.Count, workers, (i, ct) => Process(items[i], ct), (_, outcome) => emit(outcome), waiting, 0, cancellationToken);
 
     private ImageOutcome Process(InputItem item, CancellationToken cancellationToken)
     {
