@@ -18,6 +18,18 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "chunks")
+        {
+            ChunkProbe.Run();
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "bands")
+        {
+            BandProbe.Run();
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "pnet")
         {
             PNetProbe.Run();
