@@ -27,7 +27,7 @@ internal sealed record CliRun(int ExitCode, string StdOut, string StdErr)
 /// </summary>
 internal static class CliHarness
 {
-    private static readonly Lazy<string> Dll = new(FindDll);
+    private static readonly Lazy<string> Dll = new(() => CliLocator.CliDll(typeof(CliHarness).Assembly));
 
     /// <summary>The repository's bundled sample image (absolute path).</summary>
     public static string Sample => Path.Combine(SharedData.RepoRoot, "samples", "astronaut.png");
@@ -39,12 +39,12 @@ internal static class CliHarness
     public static string DllPath => Dll.Value;
 
     /// <summary>The dotnet executable that runs the CLI.</summary>
-    public static string DotnetHostPath => DotnetHost();
+    public static string DotnetHostPath => CliLocator.DotnetHost();
 
     /// <summary>Runs the program as a child process; fails the test after <paramref name="timeoutSeconds"/>.</summary>
     public static CliRun Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(CliLocator.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -92,30 +92,6 @@ internal static class CliHarness
     /// <summary>A fresh empty folder under the system temp folder, deleted by the caller's <c>using</c>.</summary>
     public static TempFolder TempFolder() => new();
 
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
-
-    private static string FindDll()
-    {
-        string? built = typeof(CliHarness).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "MtcnnCliDll")?.Value;
-        if (built is not null && File.Exists(built))
-        {
-            return Path.GetFullPath(built);
-        }
-
-        string copy = Path.Combine(AppContext.BaseDirectory, "Mtcnn.Cli.dll");
-        return File.Exists(copy) ? copy : throw new FileNotFoundException("The CLI build output was not found.", built);
-    }
 }
 
 /// <summary>A temporary folder, removed on dispose.</summary>

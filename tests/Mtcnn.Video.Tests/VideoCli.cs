@@ -29,7 +29,7 @@ internal sealed record CliRun(int ExitCode, string StdOut, string StdErr)
 internal static partial class VideoCli
 {
     private const int SigInt = 2;
-    private static readonly Lazy<string> Dll = new(FindDll);
+    private static readonly Lazy<string> Dll = new(() => CliLocator.CliDll(typeof(VideoCli).Assembly));
 
     /// <summary>Runs <c>mtcnn ARGS</c> and waits for it; fails the test after <paramref name="timeoutSeconds"/>.</summary>
     public static CliRun Run(IEnumerable<string> args, int timeoutSeconds = 120)
@@ -86,7 +86,7 @@ internal static partial class VideoCli
 
     private static Process Start(IEnumerable<string> args, out StringBuilder stdout, out StringBuilder stderr)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
+        var psi = new ProcessStartInfo(CliLocator.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -137,31 +137,6 @@ internal static partial class VideoCli
         {
             return sb.ToString();
         }
-    }
-
-    private static string DotnetHost()
-    {
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
-
-    private static string FindDll()
-    {
-        string? built = typeof(VideoCli).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == "MtcnnCliDll")?.Value;
-        if (built is not null && File.Exists(built))
-        {
-            return Path.GetFullPath(built);
-        }
-
-        string copy = Path.Combine(AppContext.BaseDirectory, "Mtcnn.Cli.dll");
-        return File.Exists(copy) ? copy : throw new FileNotFoundException("The CLI build output was not found.", built);
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -27,6 +27,15 @@ internal static class EvalCommand
             "mtcnn eval fddb --images originalPics --folds FDDB-folds");
     }
 
+    /// <summary>The options every eval verb shares: --paper, --format/-f and --quiet/-q.</summary>
+    public static (Option<bool> Paper, Option<string> Format, Option<bool> Quiet) CommonOptions()
+    {
+        var format = OptionFactory.Choice("--format", "text", Formats, "Output format on stdout.");
+        format.Aliases.Add("-f");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        return (PaperOption(), format, quiet);
+    }
+
     /// <summary><c>--paper</c>: start from the settings the MTCNN paper's WIDER FACE numbers use.</summary>
     public static Option<bool> PaperOption() => new("--paper")
     {
@@ -176,10 +185,7 @@ internal static class EvalWiderCommand
             Description = "Folder for predictions/, pr.png, results.json and options.json; an existing one is resumed. Default: a fresh runs/eval/wider, wider2, ...",
             HelpName = "dir",
         };
-        var paper = EvalCommand.PaperOption();
-        var format = OptionFactory.Choice("--format", "text", EvalCommand.Formats, "Output format on stdout.");
-        format.Aliases.Add("-f");
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var (paper, format, quiet) = EvalCommand.CommonOptions();
         var command = new Command("wider",
             "WIDER FACE validation: run the detector on every image (in parallel, resumable), write predictions in the official layout, "
             + "print AP for easy, medium and hard, and draw the precision-recall curves (pr.png). With --predictions, only score existing predictions.")

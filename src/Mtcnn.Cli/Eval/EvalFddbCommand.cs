@@ -32,10 +32,7 @@ internal static class EvalFddbCommand
             Description = "Folder for fold-XX-out.txt, DiscROC.txt, ContROC.txt, roc.png, results.json and options.json; an existing one is resumed fold by fold. Default: a fresh runs/eval/fddb, fddb2, ...",
             HelpName = "dir",
         };
-        var paper = EvalCommand.PaperOption();
-        var format = OptionFactory.Choice("--format", "text", EvalCommand.Formats, "Output format on stdout.");
-        format.Aliases.Add("-f");
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var (paper, format, quiet) = EvalCommand.CommonOptions();
         var command = new Command("fddb",
             "FDDB: run the detector on every fold's images (in parallel, resumable per fold), write detections in FDDB's format, "
             + "print the discrete and continuous true positive rate at 1,000 false positives, and draw the ROC curves (roc.png). With --detections, only score.")
