@@ -45,96 +45,31 @@ internal static class OptionFactory
     };
 
     /// <summary>A comma-separated list of numbers; <paramref name="count"/> &gt; 0 demands exactly that many.</summary>
-    public static Option<float[]> FloatList(string name, float[] defaultValue, int count, string description) => new(name)
+    public static Option<float[]> FloatList(string name, float[] defaultValue, int count, string description)
     {
-        Description = description,
-        HelpName = "list",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            if (r.Tokens.Count == 0)
-            {
-                return defaultValue;
-            }
-
-            string text = r.Tokens[0].Value;
-            string example = string.Join(',', defaultValue.Select(Format));
-            string expected = count > 0 ? $"{count} comma-separated numbers like {example}" : $"comma-separated numbers like {example}";
-            string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
-            var values = new float[parts.Length];
-            for (int i = 0; i < parts.Length; i++)
-            {
-                if (!TryFloat(parts[i], out values[i]))
-                {
-                    return Fail<float[]>(r, name, $"expected {expected}, got '{text}'");
-                }
-            }
-
-            return count > 0 && values.Length != count ? Fail<float[]>(r, name, $"expected {expected}, got '{text}'") : values;
-        },
-    };
+        string example = string.Join(',', defaultValue.Select(Format));
+        string expected = count > 0 ? $"{count} comma-separated numbers like {example}" : $"comma-separated numbers like {example}";
+        return List(name, defaultValue, description, expected, count, (string part, out float v) => TryFloat(part, out v));
+    }
 
     /// <summary>A comma-separated list of integers in [<paramref name="min"/>, <paramref name="max"/>].</summary>
-    public static Option<int[]> IntList(string name, int[] defaultValue, int min, int max, string description) => new(name)
-    {
-        Description = description,
-        HelpName = "list",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
+    public static Option<int[]> IntList(string name, int[] defaultValue, int min, int max, string description) =>
+        List(name, defaultValue, description, $"comma-separated whole numbers in [{min}, {max}]", 0, (string part, out int v) =>
+            int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out v) && v >= min && v <= max);
+
+    /// <summary>A comma-separated list of image sizes <c>WIDTHxHEIGHT</c>, each side in [12, 16384].</summary>
+    public static Option<ImageSize[]> SizeList(string name, ImageSize[] defaultValue, string description) =>
+        List(name, defaultValue, description, "sizes like 640x480,1280x720 (each side in [12, 16384])", 0, (string part, out ImageSize v) =>
         {
-            if (r.Tokens.Count == 0)
-            {
-                return defaultValue;
-            }
-
-            string text = r.Tokens[0].Value;
-            var values = new List<int>();
-            foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
-            {
-                if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
-                {
-                    return Fail<int[]>(r, name, $"expected comma-separated whole numbers in [{min}, {max}], got '{text}'");
-                }
-
-                values.Add(v);
-            }
-
-            return [.. values];
-        },
-    };
-
-    /// <summary>A comma-separated list of image sizes <c>WIDTHxHEIGHT</c>.</summary>
-    public static Option<ImageSize[]> SizeList(string name, ImageSize[] defaultValue, string description) => new(name)
-    {
-        Description = description,
-        HelpName = "list",
-        DefaultValueFactory = _ => defaultValue,
-        CustomParser = r =>
-        {
-            if (r.Tokens.Count == 0)
-            {
-                return defaultValue;
-            }
-
-            string text = r.Tokens[0].Value;
-            var values = new List<ImageSize>();
-            foreach (string part in text.Split(',', StringSplitOptions.TrimEntries))
-            {
-                string[] wh = part.Split('x', 'X');
-                if (wh.Length != 2
-                    || !int.TryParse(wh[0], NumberStyles.None, CultureInfo.InvariantCulture, out int w)
-                    || !int.TryParse(wh[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
-                    || w is < 12 or > 16384 || h is < 12 or > 16384)
-                {
-                    return Fail<ImageSize[]>(r, name, $"expected sizes like 640x480,1280x720 (each side in [12, 16384]), got '{text}'");
-                }
-
-                values.Add(new ImageSize(w, h));
-            }
-
-            return [.. values];
-        },
-    };
+            string[] wh = part.Split('x', 'X');
+            int w = 0, h = 0;
+            bool ok = wh.Length == 2
+                && int.TryParse(wh[0], NumberStyles.None, CultureInfo.InvariantCulture, out w)
+                && int.TryParse(wh[1], NumberStyles.None, CultureInfo.InvariantCulture, out h)
+                && w is >= 12 and <= 16384 && h is >= 12 and <= 16384;
+            v = new ImageSize(w, h);
+            return ok;
+        });
 
     /// <summary>One of a fixed set of words, matched case-insensitively and returned in lower case.</summary>
     public static Option<string> Choice(string name, string defaultValue, string[] choices, string description)
@@ -160,6 +95,40 @@ internal static class OptionFactory
 
     /// <summary>Formats a number the way the options read it.</summary>
     public static string Format(float value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Parses one element of a list; false rejects the whole value.</summary>
+    private delegate bool PartParser<T>(string part, out T value);
+
+    /// <summary>
+    /// A comma-separated list option: each part goes through <paramref name="parse"/>; any bad part (or, with
+    /// <paramref name="count"/> &gt; 0, a wrong number of parts) is a usage error "expected {expected}, got '...'".
+    /// </summary>
+    private static Option<T[]> List<T>(string name, T[] defaultValue, string description, string expected, int count, PartParser<T> parse) => new(name)
+    {
+        Description = description,
+        HelpName = "list",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0)
+            {
+                return defaultValue;
+            }
+
+            string text = r.Tokens[0].Value;
+            string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+            var values = new T[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (!parse(parts[i], out values[i]))
+                {
+                    return Fail<T[]>(r, name, $"expected {expected}, got '{text}'");
+                }
+            }
+
+            return count > 0 && values.Length != count ? Fail<T[]>(r, name, $"expected {expected}, got '{text}'") : values;
+        },
+    };
 
     private static bool TryFloat(string text, out float value) =>
         float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && float.IsFinite(value);
