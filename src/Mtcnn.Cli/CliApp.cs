@@ -6,6 +6,7 @@ using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Eval;
 using Mtcnn.Cli.Serve;
+using Mtcnn.Cli.Train;
 using Mtcnn.Cli.Video;
 
 namespace Mtcnn.Cli;
@@ -30,7 +31,12 @@ internal static class CliApp
         try
         {
             var parse = root.Parse(args);
-            if (args.Length == 0)
+            if (args.Length > 0 && TrainForwarder.Verbs.Contains(args[0]))
+            {
+                // Training lives in the separate mtcnn-train tool: it parses and reports its own arguments.
+                code = TrainForwarder.Run(args, console);
+            }
+            else if (args.Length == 0)
             {
                 // Bare `mtcnn`: show what it can do, on stderr because it is not a result; still a usage error.
                 root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = console.Error, Error = console.Error });
@@ -104,6 +110,11 @@ internal static class CliApp
             BenchCommand.Create(console),
             ServeCommand.Create(console),
         };
+        foreach (var entry in TrainForwarder.HelpEntries())
+        {
+            root.Subcommands.Add(entry);
+        }
+
         root.With(
             "mtcnn detect samples/astronaut.png --output out/",
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",

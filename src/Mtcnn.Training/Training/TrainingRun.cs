@@ -1,0 +1,526 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Mtcnn.Training.Data;
+using Mtcnn.Training.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Mtcnn.Training.Training;
+
+/// <summary>Receives progress from a training run (the CLI prints it; tests may record it).</summary>
+public interface ITrainingObserver
+{
+    /// <summary>A training batch finished.</summary>
+    /// <param name="epoch">The epoch, 1-based.</param>
+    /// <param name="batch">Batches done in this epoch.</param>
+    /// <param name="batches">Batches in this epoch.</param>
+    /// <param name="loss">The batch's weighted loss.</param>
+    void OnBatch(int epoch, int batch, int batches, double loss);
+
+    /// <summary>An epoch finished and its checkpoint is on disk.</summary>
+    /// <param name="metrics">What it measured.</param>
+    void OnEpoch(EpochMetrics metrics);
+
+    /// <summary>A line of information.</summary>
+    /// <param name="message">The text.</param>
+    void OnMessage(string message);
+}
+
+/// <summary>The outcome of <see cref="TrainingRun.Run"/>.</summary>
+/// <param name="Folder">The run folder.</param>
+/// <param name="History">All epochs so far (including those of earlier, resumed sessions).</param>
+/// <param name="WeightsFile">The exported weight file.</param>
+/// <param name="Completed">False when the run was cancelled before its last epoch.</param>
+public sealed record TrainingResult(string Folder, IReadOnlyList<EpochMetrics> History, string WeightsFile, bool Completed);
+
+/// <summary>
+/// One training run in its folder (<c>runs/train/pnet1</c>, …). The folder holds <c>options.json</c> (the resolved
+/// options), <c>checkpoint.ckpt</c> (after every epoch), <c>metrics.csv</c>, the curves (<c>loss.png</c>,
+/// <c>accuracy.png</c>, <c>regression.png</c>) and <c>weights.safetensors</c>, the trained network merged into its base
+/// cascade, ready for <c>mtcnn detect --weights FOLDER</c>.
+/// </summary>
+public sealed class TrainingRun
+{
+    /// <summary>The options file name.</summary>
+    public const string OptionsFile = "options.json";
+
+    /// <summary>The metrics file name.</summary>
+    public const string MetricsFile = "metrics.csv";
+
+    /// <summary>The exported weights' file name.</summary>
+    public const string WeightsFileName = "weights.safetensors";
+
+    private TrainingRun(string folder, TrainOptions options)
+    {
+        Folder = folder;
+        Options = options;
+    }
+
+    /// <summary>The run folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The resolved options.</summary>
+    public TrainOptions Options { get; }
+
+    /// <summary>Name of the run (the folder's name).</summary>
+    public string Name => Path.GetFileName(Folder.TrimEnd(Path.DirectorySeparatorChar));
+
+    /// <summary>Creates a fresh run folder <c>{root}/{net}{N}</c> with the smallest unused N ≥ 1 (or <c>{root}/{name}</c>) and writes the options.</summary>
+    /// <param name="options">The options (validated here).</param>
+    /// <param name="root">The parent folder, e.g. <c>runs/train</c>.</param>
+    /// <param name="name">An explicit folder name; it must not exist yet. Null = automatic.</param>
+    /// <returns>The run.</returns>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    /// <exception cref="IOException">The named folder exists already.</exception>
+    public static TrainingRun Create(TrainOptions options, string root, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Directory.CreateDirectory(root);
+        string folder;
+        if (name is not null)
+        {
+            folder = Path.Combine(root, name);
+            if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                throw new IOException($"{folder}: the run folder exists already; pick another --name or use --resume {folder}");
+            }
+
+            Directory.CreateDirectory(folder);
+        }
+        else
+        {
+            var prefix = NetName(options.Net);
+            for (var n = 1; ; n++)
+            {
+                folder = Path.Combine(root, prefix + n.ToString(CultureInfo.InvariantCulture));
+                if (!Directory.Exists(folder))
+                {
+                    try
+                    {
+                        // CreateDirectory succeeds on an existing folder, so claim it with a marker file that only one process can create.
+                        Directory.CreateDirectory(folder);
+                        using var claim = new FileStream(Path.Combine(folder, OptionsFile), FileMode.CreateNew);
+                        break;
+                    }
+                    catch (IOException)
+                    {
+                    }
+                }
+            }
+        }
+
+        AtomicFile.WriteText(Path.Combine(folder, OptionsFile), options.ToJson());
+        return new TrainingRun(Path.GetFullPath(folder), options);
+    }
+
+    /// <summary>Opens an existing run folder to continue it.</summary>
+    /// <param name="folder">The run folder.</param>
+    /// <returns>The run with its stored options.</returns>
+    /// <exception cref="InvalidDataException">The folder holds no or unreadable options.</exception>
+    public static TrainingRun Open(string folder)
+    {
+        var path = Path.Combine(folder, OptionsFile);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{folder}: not a training run folder ({OptionsFile} is missing)");
+        }
+
+        TrainOptions options;
+        try
+        {
+            options = TrainOptions.FromJson(File.ReadAllText(path));
+            options.Validate();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException($"{path}: unreadable options: {e.Message}", e);
+        }
+
+        return new TrainingRun(Path.GetFullPath(folder), options);
+    }
+
+    /// <summary>The file name prefix of a net: <c>pnet</c>, <c>rnet</c>, <c>onet</c>.</summary>
+    /// <param name="net">The net.</param>
+    /// <returns>The name.</returns>
+    public static string NetName(NetKind net) => net switch
+    {
+        NetKind.PNet => "pnet",
+        NetKind.RNet => "rnet",
+        _ => "onet",
+    };
+
+    /// <summary>
+    /// Trains from the last checkpoint (or from the start) up to the configured number of epochs. After every epoch
+    /// it writes the checkpoint, metrics.csv, the plots and the exported weights. Cancellation is honoured between
+    /// batches; the work of the unfinished epoch is dropped and a later call repeats it exactly.
+    /// </summary>
+    /// <param name="observer">Progress receiver, or null.</param>
+    /// <param name="cancellationToken">Stops the run between batches.</param>
+    /// <returns>The outcome.</returns>
+    /// <exception cref="InvalidDataException">The sample file or the checkpoint does not fit these options.</exception>
+    public TrainingResult Run(ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        var o = Options;
+        if (o.Threads > 0)
+        {
+            torch.set_num_threads(o.Threads);
+        }
+
+        var samples = LoadSamples(o);
+        var batches = new SampleBatches(samples, o.Variant, o.ValidationFraction, o.Seed);
+        if (batches.Training.Count == 0)
+        {
+            throw new InvalidDataException($"{o.Samples}: no training samples left after holding out {o.ValidationFraction:P0} of the source images");
+        }
+
+        torch.manual_seed(o.Seed);
+        using var net = MtcnnNets.Create(o.Net, o.Variant);
+        var baseWeights = InitialiseAndFindBase(net, o, observer);
+        var named = net.named_parameters().Select(p => (p.name, p.parameter)).ToArray();
+        using var optimizer = new ParameterOptimizer(named, o.Optimizer, o.Momentum, o.WeightDecay);
+
+        var history = ReadHistory();
+        var checkpointPath = Path.Combine(Folder, TrainingCheckpoint.FileName);
+        var startEpoch = 1;
+        if (File.Exists(checkpointPath))
+        {
+            var checkpoint = TrainingCheckpoint.Read(checkpointPath);
+            Restore(net, optimizer, checkpoint, named);
+            startEpoch = checkpoint.Epoch + 1;
+            history = history.Where(m => m.Epoch <= checkpoint.Epoch).ToList();
+            observer?.OnMessage($"resuming {Name} after epoch {checkpoint.Epoch} (optimiser step {checkpoint.OptimizerStep})");
+        }
+
+        observer?.OnMessage($"{Name}: {o.Describe()}");
+        observer?.OnMessage($"{batches.Training.Count:N0} training and {batches.Validation.Count:N0} validation samples ({samples.Size}x{samples.Size})");
+        var weightsPath = Path.Combine(Folder, WeightsFileName);
+        var buffers = new BatchBuffers();
+        for (var epoch = startEpoch; epoch <= o.Epochs; epoch++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return new TrainingResult(Folder, history, weightsPath, false);
+            }
+
+            var metrics = TrainEpoch(net, optimizer, batches, buffers, epoch, observer, cancellationToken);
+            if (metrics is null)
+            {
+                return new TrainingResult(Folder, history, weightsPath, false);
+            }
+
+            history.Add(metrics);
+            SaveEpoch(net, optimizer, named, baseWeights, history, epoch);
+            observer?.OnEpoch(metrics);
+        }
+
+        if (!File.Exists(weightsPath))
+        {
+            // Nothing was trained in this call (all epochs were done before): make sure the export exists anyway.
+            ExportWeights(net, baseWeights, history.Count);
+        }
+
+        return new TrainingResult(Folder, history, weightsPath, true);
+    }
+
+    private EpochMetrics? TrainEpoch(MtcnnNet net, ParameterOptimizer optimizer, SampleBatches batches, BatchBuffers buffers, int epoch, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
+        var o = Options;
+        var clock = Stopwatch.StartNew();
+        var order = batches.EpochOrder(epoch);
+        var count = (order.Length + o.BatchSize - 1) / o.BatchSize;
+        if (o.MaxBatchesPerEpoch > 0)
+        {
+            count = Math.Min(count, o.MaxBatchesPerEpoch);
+        }
+
+        var lr = o.LearningRateAt(epoch);
+        double sumLoss = 0, sumClass = 0, sumBox = 0, sumMarks = 0;
+        long correct = 0, classSamples = 0, seen = 0;
+        var flips = new bool[o.BatchSize];
+        net.train();
+        for (var b = 0; b < count; b++)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            var start = b * o.BatchSize;
+            var n = Math.Min(o.BatchSize, order.Length - start);
+            var indices = order.AsSpan(start, n);
+            for (var k = 0; k < n; k++)
+            {
+                flips[k] = o.Flip && batches.FlipAt(epoch, indices[k]);
+            }
+
+            batches.Encode(indices, flips.AsSpan(0, n), buffers);
+            using var scope = torch.NewDisposeScope();
+            var (input, labels, boxes, marks) = ToTensors(buffers);
+            var output = net.forward(input);
+            var loss = MultiTaskLoss.Compute(output, labels, boxes, marks, o.Variant, o.TaskWeights, o.OhemRatio);
+            optimizer.ZeroGrad();
+            loss.Total.backward();
+            optimizer.Update(lr);
+
+            var total = loss.Total.item<float>();
+            if (!float.IsFinite(total))
+            {
+                throw new InvalidOperationException($"{Name}: the loss became {total} in epoch {epoch}, batch {b + 1}; lower the learning rate (now {lr})");
+            }
+
+            sumLoss += total;
+            sumClass += loss.Class;
+            sumBox += loss.Box;
+            sumMarks += loss.Landmark;
+            correct += loss.Correct;
+            classSamples += loss.ClassSamples;
+            seen += n;
+            observer?.OnBatch(epoch, b + 1, count, total);
+        }
+
+        var trainSeconds = clock.Elapsed.TotalSeconds;
+        var metrics = Validate(net, batches, buffers) with
+        {
+            Epoch = epoch,
+            LearningRate = lr,
+            TrainLoss = sumLoss / count,
+            TrainClassLoss = sumClass / count,
+            TrainBoxLoss = sumBox / count,
+            TrainLandmarkLoss = sumMarks / count,
+            TrainAccuracy = classSamples == 0 ? double.NaN : (double)correct / classSamples,
+            SamplesPerSecond = seen / Math.Max(trainSeconds, 1e-9),
+        };
+        return metrics with { Seconds = clock.Elapsed.TotalSeconds };
+    }
+
+    private EpochMetrics Validate(MtcnnNet net, SampleBatches batches, BatchBuffers buffers)
+    {
+        var o = Options;
+        if (batches.Validation.Count == 0)
+        {
+            return new EpochMetrics();
+        }
+
+        net.eval();
+        using var noGrad = torch.no_grad();
+        double classLossSum = 0, boxSq = 0, markDistance = 0, markSq = 0;
+        long classCount = 0, boxCount = 0, markPoints = 0, tp = 0, fp = 0, tn = 0, fn = 0;
+        var all = batches.Validation.ToArray();
+        for (var start = 0; start < all.Length; start += o.BatchSize)
+        {
+            var n = Math.Min(o.BatchSize, all.Length - start);
+            batches.Encode(all.AsSpan(start, n), ReadOnlySpan<bool>.Empty, buffers);
+            using var scope = torch.NewDisposeScope();
+            var (input, labels, boxes, marks) = ToTensors(buffers);
+            var output = net.forward(input);
+            var probability = MultiTaskLoss.FaceProbability(output.FaceLogits, o.Variant).data<float>().ToArray();
+            var perSample = o.Variant == ModelVariant.Original
+                ? torch.nn.functional.cross_entropy(output.FaceLogits, labels.clamp(0, 1), reduction: nn.Reduction.None)
+                : torch.nn.functional.binary_cross_entropy_with_logits(output.FaceLogits.squeeze(1), labels.clamp(0, 1).to(ScalarType.Float32), reduction: nn.Reduction.None);
+            var classLoss = perSample.data<float>().ToArray();
+            var boxOut = output.Box.data<float>().ToArray();
+            var markOut = output.Landmarks.data<float>().ToArray();
+            for (var k = 0; k < n; k++)
+            {
+                var label = buffers.Labels[k];
+                if (label >= 0)
+                {
+                    classLossSum += classLoss[k];
+                    classCount++;
+                    var positive = probability[k] > o.EffectiveThreshold;
+                    if (label == 1)
+                    {
+                        if (positive) { tp++; } else { fn++; }
+                    }
+                    else
+                    {
+                        if (positive) { fp++; } else { tn++; }
+                    }
+                }
+
+                if (label != 0)
+                {
+                    for (var c = 0; c < 4; c++)
+                    {
+                        var d = boxOut[k * 4 + c] - buffers.Boxes[k * 4 + c];
+                        boxSq += d * d;
+                    }
+
+                    boxCount += 4;
+                }
+
+                if (label == -2)
+                {
+                    for (var p = 0; p < 5; p++)
+                    {
+                        var dx = markOut[k * 10 + 2 * p] - buffers.Landmarks[k * 10 + 2 * p];
+                        var dy = markOut[k * 10 + 2 * p + 1] - buffers.Landmarks[k * 10 + 2 * p + 1];
+                        markDistance += Math.Sqrt(dx * dx + dy * dy);
+                        markSq += dx * dx + dy * dy;
+                    }
+
+                    markPoints += 5;
+                }
+            }
+        }
+
+        var (wc, wb, wl) = o.TaskWeights;
+        var cls = classCount == 0 ? 0 : classLossSum / classCount;
+        var boxMse = boxCount == 0 ? 0 : boxSq / boxCount;
+        // The landmark part of the validation loss is the mean squared coordinate error, like the training loss.
+        var markMse = markPoints == 0 ? 0 : markSq / (markPoints * 2);
+        return new EpochMetrics
+        {
+            ValClassLoss = classCount == 0 ? double.NaN : cls,
+            ValLoss = wc * cls + wb * boxMse + wl * markMse,
+            ValAccuracy = classCount == 0 ? double.NaN : (double)(tp + tn) / classCount,
+            ValPrecision = tp + fp == 0 ? double.NaN : (double)tp / (tp + fp),
+            ValRecall = tp + fn == 0 ? double.NaN : (double)tp / (tp + fn),
+            ValBoxError = boxCount == 0 ? double.NaN : Math.Sqrt(boxMse),
+            ValLandmarkError = markPoints == 0 ? double.NaN : markDistance / markPoints,
+        };
+    }
+
+    private static (Tensor Input, Tensor Labels, Tensor Boxes, Tensor Landmarks) ToTensors(BatchBuffers b)
+    {
+        var n = b.Count;
+        var input = torch.tensor(b.Input, [n, 3, b.Size, b.Size]);
+        var labels = torch.tensor(b.Labels, [n]);
+        var boxes = torch.tensor(b.Boxes, [n, 4]);
+        var marks = torch.tensor(b.Landmarks, [n, 10]);
+        return (input, labels, boxes, marks);
+    }
+
+    private void SaveEpoch(MtcnnNet net, ParameterOptimizer optimizer, (string Name, TorchSharp.Modules.Parameter Parameter)[] named, MtcnnWeights? baseWeights, List<EpochMetrics> history, int epoch)
+    {
+        var tensors = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
+        foreach (var (name, p) in named)
+        {
+            tensors["model." + name] = (p.shape, p.data<float>().ToArray());
+        }
+
+        foreach (var (name, shape, values) in optimizer.ExportState())
+        {
+            tensors[name] = (shape, values);
+        }
+
+        // Order matters for a crash between writes: the exported weights, metrics and plots first, the checkpoint last,
+        // so a checkpoint never claims an epoch whose outputs are missing.
+        ExportWeights(net, baseWeights, epoch);
+        var csv = new StringBuilder(EpochMetrics.CsvHeader).Append('\n');
+        foreach (var m in history)
+        {
+            csv.Append(m.ToCsv()).Append('\n');
+        }
+
+        AtomicFile.WriteText(Path.Combine(Folder, MetricsFile), csv.ToString());
+        TrainingPlots.Write(history, Folder, Name);
+        new TrainingCheckpoint(epoch, optimizer.Step, tensors).Write(Path.Combine(Folder, TrainingCheckpoint.FileName), Options.Variant);
+    }
+
+    private void ExportWeights(MtcnnNet net, MtcnnWeights? baseWeights, int epoch)
+    {
+        var meta = new Dictionary<string, string>
+        {
+            ["source"] = $"Mtcnn.NET training run {Name}, epoch {epoch}",
+            ["training_options"] = Options.Describe(),
+        };
+        var weights = WeightExchange.Export([net], baseWeights, meta);
+        AtomicFile.Write(Path.Combine(Folder, WeightsFileName), weights.Write);
+    }
+
+    private static void Restore(MtcnnNet net, ParameterOptimizer optimizer, TrainingCheckpoint checkpoint, (string Name, TorchSharp.Modules.Parameter Parameter)[] named)
+    {
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in named)
+            {
+                if (!checkpoint.Tensors.TryGetValue("model." + name, out var stored))
+                {
+                    throw new InvalidDataException($"the checkpoint lacks the parameter '{name}'; it was written for another network");
+                }
+
+                if (stored.Values.Length != p.numel())
+                {
+                    throw new InvalidDataException($"the checkpoint's '{name}' has {stored.Values.Length} values, the network needs {p.numel()}");
+                }
+
+                using var source = torch.tensor(stored.Values, p.shape);
+                p.copy_(source);
+            }
+        }
+
+        optimizer.ImportState(checkpoint.OptimizerStep, key => checkpoint.Tensors.TryGetValue(key, out var t) ? t.Values : null);
+    }
+
+    private List<EpochMetrics> ReadHistory()
+    {
+        var path = Path.Combine(Folder, MetricsFile);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        return File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(EpochMetrics.FromCsv).ToList();
+    }
+
+    private static SampleSet LoadSamples(TrainOptions o)
+    {
+        var samples = SampleSet.Read(o.Samples);
+        if (samples.Size != o.InputSize)
+        {
+            throw new InvalidDataException($"{o.Samples}: the samples are {samples.Size}x{samples.Size}, but {NetName(o.Net)} trains on {o.InputSize}x{o.InputSize} (prepare them with --net {NetName(o.Net)})");
+        }
+
+        return samples;
+    }
+
+    private static MtcnnWeights? InitialiseAndFindBase(MtcnnNet net, TrainOptions o, ITrainingObserver? observer)
+    {
+        MtcnnWeights? init = o.Init switch
+        {
+            "scratch" => null,
+            "default" => MtcnnWeights.Default,
+            var path => ReadWeights(path),
+        };
+        if (init is not null)
+        {
+            if (init.Variant != o.Variant)
+            {
+                throw new InvalidDataException($"--init {o.Init}: the weights are for the '{MtcnnWeights.VariantName(init.Variant)}' variant, the run trains '{MtcnnWeights.VariantName(o.Variant)}'");
+            }
+
+            WeightExchange.Import(net, init);
+            observer?.OnMessage($"initialised {NetName(o.Net)} from {o.Init}");
+        }
+
+        var baseWeights = o.BaseWeights is not null ? ReadWeights(o.BaseWeights)
+            : init ?? (o.Variant == ModelVariant.Original ? MtcnnWeights.Default : null);
+        if (baseWeights is not null && baseWeights.Variant != o.Variant)
+        {
+            throw new InvalidDataException($"--base {o.BaseWeights}: the weights are for the '{MtcnnWeights.VariantName(baseWeights.Variant)}' variant, the run trains '{MtcnnWeights.VariantName(o.Variant)}'");
+        }
+
+        if (baseWeights is null)
+        {
+            observer?.OnMessage("no base cascade given: weights.safetensors will hold only the trained network (pass --base to complete it)");
+        }
+
+        return baseWeights;
+    }
+
+    private static MtcnnWeights ReadWeights(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return MtcnnWeights.Read(stream);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MtcnnFormatException)
+        {
+            throw new InvalidDataException($"{path}: cannot read the weights: {e.Message}", e);
+        }
+    }
+}
