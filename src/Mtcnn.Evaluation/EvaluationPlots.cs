@@ -1,5 +1,6 @@
 using System.Globalization;
 using Mtcnn.Evaluation.Fddb;
+using Mtcnn.Evaluation.Landmarks;
 using Mtcnn.Evaluation.Wider;
 using Mtcnn.Imaging;
 using SkiaSharp;
@@ -7,8 +8,9 @@ using SkiaSharp;
 namespace Mtcnn.Evaluation;
 
 /// <summary>
-/// Draws evaluation curves as PNG files with SkiaSharp: the three WIDER FACE precision-recall curves and the FDDB
-/// ROC curves, with grid, axis labels and a legend giving AP or TPR@1000. Text needs a system font (DejaVu Sans or
+/// Draws evaluation curves as PNG files with SkiaSharp: the three WIDER FACE precision-recall curves, the FDDB
+/// ROC curves and the cumulative landmark error curves, with grid, axis labels and a legend giving AP, TPR@1000 or the
+/// mean error. Text needs a system font (DejaVu Sans or
 /// any with digits); without one the curves and legend swatches are still drawn. Thread-safe.
 /// </summary>
 public static class EvaluationPlots
@@ -52,6 +54,55 @@ public static class EvaluationPlots
             new(string.Create(CultureInfo.InvariantCulture, $"continuous: TPR {result.ContinuousTruePositiveRateAt1000:F3} at 1000 FP"), Steps(result.Continuous)),
         ];
         Save(series, title ?? "FDDB", "False positives", "True positive rate", maxFalsePositives, 1, legendLeft: false, path);
+    }
+
+    /// <summary>
+    /// Draws the cumulative error distribution of a landmark evaluation: for each error e on the x axis, the fraction of
+    /// detected faces whose normalised mean error is at most e; one curve normalised by the inter-ocular distance, one by
+    /// the box size.
+    /// </summary>
+    /// <param name="result">A landmark evaluation.</param>
+    /// <param name="path">The PNG file to write (its folder is created).</param>
+    /// <param name="maxError">The x-axis range, in (0, 10]. Default 0.3.</param>
+    /// <param name="title">The chart title; null gives one with the detection count.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxError"/> is outside (0, 10].</exception>
+    public static void SaveCumulativeError(LandmarkEvaluationResult result, string path, double maxError = 0.3, string? title = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        if (!(maxError > 0 && maxError <= 10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxError), maxError, "The x-axis range must be in (0, 10].");
+        }
+
+        var detected = result.Images.Where(i => i.Status == LandmarkImageStatus.Detected).ToList();
+        Series[] series =
+        [
+            new(string.Create(CultureInfo.InvariantCulture, $"inter-ocular: mean {result.MeanInterOcularError:F4}"), Cumulative(detected.Select(i => i.InterOcularError), maxError)),
+            new(string.Create(CultureInfo.InvariantCulture, $"box size: mean {result.MeanBoxError:F4}"), Cumulative(detected.Select(i => i.BoxError), maxError)),
+        ];
+        string heading = title ?? string.Create(
+            CultureInfo.InvariantCulture,
+            $"Landmark error: {result.Detected} of {result.Evaluated} faces detected, {result.FailureRate * 100:F1}% above {result.FailureThreshold:0.###} inter-ocular");
+        Save(series, heading, "Normalised mean error", "Fraction of detected faces", maxError, 1, legendLeft: false, path);
+    }
+
+    /// <summary>The empirical distribution function as a staircase from (0, 0), held at its last value up to <paramref name="xEnd"/>.</summary>
+    private static (double X, double Y)[] Cumulative(IEnumerable<double> values, double xEnd)
+    {
+        double[] sorted = [.. values.Order()];
+        var points = new List<(double X, double Y)>((2 * sorted.Length) + 2) { (0, 0) };
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            points.Add((sorted[i], (double)i / sorted.Length));
+            points.Add((sorted[i], (double)(i + 1) / sorted.Length));
+        }
+
+        if (sorted.Length > 0 && sorted[^1] < xEnd)
+        {
+            points.Add((xEnd, 1));
+        }
+
+        return [.. points];
     }
 
     private static (double X, double Y)[] Steps(IReadOnlyList<RocPoint> points) => [(0, 0), .. points.Select(p => ((double)p.FalsePositives, p.TruePositiveRate))];
@@ -100,7 +151,7 @@ public static class EvaluationPlots
             canvas.DrawLine(Left, Y(fy), Left + plotW, Y(fy), grid);
             if (small is not null)
             {
-                string xs = xMax > 10 ? fx.ToString("0", CultureInfo.InvariantCulture) : fx.ToString("0.0", CultureInfo.InvariantCulture);
+                string xs = fx.ToString(xMax > 10 ? "0" : xMax >= 1 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
                 canvas.DrawText(xs, X(fx), Top + plotH + 20, SKTextAlign.Center, small, text);
                 canvas.DrawText(fy.ToString("0.0", CultureInfo.InvariantCulture), Left - 8, Y(fy) + 5, SKTextAlign.Right, small, text);
             }

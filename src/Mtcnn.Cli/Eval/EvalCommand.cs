@@ -8,7 +8,7 @@ using Mtcnn.Evaluation.Wider;
 
 namespace Mtcnn.Cli.Eval;
 
-/// <summary><c>mtcnn eval wider|fddb</c>: the standard benchmarks (see docs/evaluation.md).</summary>
+/// <summary><c>mtcnn eval wider|fddb|landmarks</c>: the standard benchmarks and the landmark evaluation (see docs/evaluation.md).</summary>
 internal static class EvalCommand
 {
     /// <summary>The output formats on stdout.</summary>
@@ -17,14 +17,16 @@ internal static class EvalCommand
     /// <summary>Builds the command group.</summary>
     public static Command Create(CliConsole console)
     {
-        var command = new Command("eval", "Evaluate the detector on the standard benchmarks: WIDER FACE validation (AP) and FDDB (ROC). See docs/evaluation.md.")
+        var command = new Command("eval", "Evaluate the detector on the standard benchmarks: WIDER FACE validation (AP) and FDDB (ROC), and its landmarks on a 5-point list. See docs/evaluation.md.")
         {
             EvalWiderCommand.Create(console),
             EvalFddbCommand.Create(console),
+            EvalLandmarksCommand.Create(console),
         };
         return command.With(
             "mtcnn eval wider --images WIDER_val/images --gt eval_tools/ground_truth",
-            "mtcnn eval fddb --images originalPics --folds FDDB-folds");
+            "mtcnn eval fddb --images originalPics --folds FDDB-folds",
+            "mtcnn eval landmarks --list trainImageList_80x80.txt --images landmarks --lines 9001:10000");
     }
 
     /// <summary>The options every eval verb shares: --paper, --format/-f and --quiet/-q.</summary>
