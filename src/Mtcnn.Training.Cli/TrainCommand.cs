@@ -121,7 +121,7 @@ internal static class TrainCommand
         try
         {
             Console.Error.WriteLine($"run folder: {run.Folder}");
-            var result = run.Run(new ConsoleTrainingObserver(run.Options.Epochs), cts.Token);
+            var result = run.Run(new ConsoleTrainingObserver(), cts.Token);
             if (!result.Completed)
             {
                 Console.Error.WriteLine($"stopped; continue with: mtcnn-train train --resume {run.Folder}");
@@ -220,14 +220,11 @@ internal static class TrainCommand
 /// <summary>Prints training progress on stderr: a status line every few seconds with the ETA, and a line per epoch.</summary>
 internal sealed class ConsoleTrainingObserver : ITrainingObserver
 {
-    private readonly int epochs;
     private readonly System.Diagnostics.Stopwatch sinceStatus = System.Diagnostics.Stopwatch.StartNew();
     private readonly System.Diagnostics.Stopwatch epochClock = new();
     private double lastEpochSeconds;
 
-    public ConsoleTrainingObserver(int epochs) => this.epochs = epochs;
-
-    public void OnBatch(int epoch, int batch, int batches, double loss)
+    public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
     {
         if (batch == 1)
         {

@@ -82,7 +82,7 @@ public sealed class TrainerTests : IDisposable
         return builder.Build();
     }
 
-    private TrainOptions Options(string samples, NetKind net = NetKind.PNet, int epochs = 4) => new()
+    private static TrainOptions Options(string samples, NetKind net = NetKind.PNet, int epochs = 4) => new()
     {
         Net = net,
         Samples = samples,
@@ -191,7 +191,7 @@ public sealed class TrainerTests : IDisposable
 
     private sealed class CancelAt(int epoch, int batch, CancellationTokenSource cts) : ITrainingObserver
     {
-        public void OnBatch(int e, int b, int batches, double loss)
+        public void OnBatch(int e, int epochs, int b, int batches, double loss)
         {
             if (e == epoch && b == batch)
             {

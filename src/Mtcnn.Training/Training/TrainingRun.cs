@@ -13,10 +13,11 @@ public interface ITrainingObserver
 {
     /// <summary>A training batch finished.</summary>
     /// <param name="epoch">The epoch, 1-based.</param>
+    /// <param name="epochs">The run's number of epochs.</param>
     /// <param name="batch">Batches done in this epoch.</param>
     /// <param name="batches">Batches in this epoch.</param>
     /// <param name="loss">The batch's weighted loss.</param>
-    void OnBatch(int epoch, int batch, int batches, double loss);
+    void OnBatch(int epoch, int epochs, int batch, int batches, double loss);
 
     /// <summary>An epoch finished and its checkpoint is on disk.</summary>
     /// <param name="metrics">What it measured.</param>
@@ -277,7 +278,7 @@ public sealed class TrainingRun
             correct += loss.Correct;
             classSamples += loss.ClassSamples;
             seen += n;
-            observer?.OnBatch(epoch, b + 1, count, total);
+            observer?.OnBatch(epoch, o.Epochs, b + 1, count, total);
         }
 
         var trainSeconds = clock.Elapsed.TotalSeconds;
