@@ -173,6 +173,36 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void The_reference_variant_trains_and_exports_a_complete_cascade_over_a_reference_base()
+    {
+        // A reference-variant base cascade (random weights) that the trained R-Net is merged into.
+        torch.manual_seed(11);
+        using var p = MtcnnNets.Create(NetKind.PNet, ModelVariant.Reference);
+        using var r = MtcnnNets.Create(NetKind.RNet, ModelVariant.Reference);
+        using var o = MtcnnNets.Create(NetKind.ONet, ModelVariant.Reference);
+        var basePath = Path.Combine(folder, "base.safetensors");
+        File.WriteAllBytes(basePath, WeightExchange.Export([p, r, o], null, null).ToBytes());
+
+        var options = Options(WriteSamples(24, 128), NetKind.RNet, epochs: 2) with { Variant = ModelVariant.Reference, BaseWeights = basePath };
+        var result = TrainingRun.Create(options, Path.Combine(folder, "runs")).Run();
+        Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
+        var weights = MtcnnWeights.Read(File.ReadAllBytes(result.WeightsFile));
+        Assert.Equal(ModelVariant.Reference, weights.Variant);
+        Assert.Equal([1], weights.Get("rnet.prelu1.weight").Shape);
+        Assert.Equal([1, 128], weights.Get("rnet.dense5_1.weight").Shape);
+        var baseWeights = MtcnnWeights.Read(File.ReadAllBytes(basePath));
+        Assert.Equal(baseWeights.Get("pnet.conv1.weight").Data, weights.Get("pnet.conv1.weight").Data);
+        Assert.NotEqual(baseWeights.Get("rnet.conv1.weight").Data, weights.Get("rnet.conv1.weight").Data);
+        _ = new FaceDetector(weights: weights);
+
+        // Without a base the export holds only the trained network (and says so).
+        var messages = new List<string>();
+        var alone = TrainingRun.Create(options with { BaseWeights = null, Epochs = 1 }, Path.Combine(folder, "runs")).Run(new Recorder(messages));
+        Assert.Contains(messages, m => m.Contains("only the trained network", StringComparison.Ordinal));
+        Assert.All(MtcnnWeights.Read(File.ReadAllBytes(alone.WeightsFile)).Tensors.Keys, k => Assert.StartsWith("rnet.", k, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Samples_of_the_wrong_size_and_bad_checkpoints_give_clear_errors()
     {
         var run = TrainingRun.Create(Options(WriteSamples(24, 16)), Path.Combine(folder, "runs"));
@@ -187,6 +217,19 @@ public sealed class TrainerTests : IDisposable
 
         var o = Assert.Throws<InvalidDataException>(() => TrainingRun.Open(folder));
         Assert.Contains("options.json", o.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class Recorder(List<string> messages) : ITrainingObserver
+    {
+        public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
+        {
+        }
+
+        public void OnEpoch(EpochMetrics metrics)
+        {
+        }
+
+        public void OnMessage(string message) => messages.Add(message);
     }
 
     private sealed class CancelAt(int epoch, int batch, CancellationTokenSource cts) : ITrainingObserver
