@@ -37,6 +37,13 @@ public sealed record CascadeOptions
     /// <summary>Smallest face the mining detector looks for (pixels).</summary>
     public float MiningMinFaceSize { get; init; } = 12f;
 
+    /// <summary>
+    /// Random negatives per image added to R-Net and O-Net data behind the mined ones (balancing takes mined samples
+    /// first). Images that are mostly face, like the 80x80 landmark set, give the trained stages few false alarms to
+    /// mine, and without these fill-ins the 3:1:1:2 ratio would cut every other kind down to the few mined negatives.
+    /// </summary>
+    public int FillNegativesPerImage { get; init; } = 10;
+
     /// <summary>Seed of data preparation and training.</summary>
     public int Seed { get; init; } = 1;
 
@@ -199,6 +206,11 @@ public sealed class CascadeTraining
                     MinFaceSize = o.MiningMinFaceSize,
                     Weights = net == NetKind.PNet ? null : ReadWeights(previous ?? throw new InvalidOperationException("no mining weights")),
                 };
+                if (net != NetKind.PNet)
+                {
+                    prep = prep with { NegativesPerImage = o.FillNegativesPerImage, NearFaceNegatives = o.FillNegativesPerImage / 2 };
+                }
+
                 var result = DataPreparation.Run(images, prep, p => observer?.OnPreparation(net, p), i => observer?.OnIssue(i), cancellationToken: cancellationToken);
                 if (cancellationToken.IsCancellationRequested)
                 {
