@@ -77,19 +77,22 @@ public sealed class FaceCropper
     public static BoundingBox OutputFrame(BoundingBox box) => new(box.X1 - 1, box.Y1 - 1, box.X2, box.Y2);
 
     /// <summary>
-    /// The pixel region the cascade crops for a candidate box (see the remarks of <see cref="FaceCropper"/>). With
+    /// The pixel region the cascade crops for a candidate box in an image of <paramref name="imageWidth"/> x
+    /// <paramref name="imageHeight"/> pixels (see the remarks of <see cref="FaceCropper"/>). With
     /// <see cref="CropBorder.Clip"/> the region is first clipped to the image; with <see cref="CropBorder.ZeroPad"/> it
     /// may reach past the border.
     /// </summary>
     /// <param name="box">A (squared) candidate box.</param>
+    /// <param name="imageWidth">Image width in pixels.</param>
+    /// <param name="imageHeight">Image height in pixels.</param>
     /// <param name="border">How the border is handled.</param>
     /// <param name="region">The region; empty when the method returns false.</param>
     /// <returns>False when the region is empty (the cascade drops such a candidate).</returns>
-    public bool CropRegion(BoundingBox box, CropBorder border, out PixelRegion region)
+    public static bool CropRegion(BoundingBox box, int imageWidth, int imageHeight, CropBorder border, out PixelRegion region)
     {
         bool clip = border == CropBorder.Clip;
         var w = new Window(box.X1, box.Y1, box.X2, box.Y2, 0f);
-        bool some = BoxMath.CropRegion(w, clip ? Width : 0, clip ? Height : 0, out int x, out int y, out int rw, out int rh);
+        bool some = BoxMath.CropRegion(w, clip ? imageWidth : 0, clip ? imageHeight : 0, out int x, out int y, out int rw, out int rh);
         region = some ? new PixelRegion(x, y, rw, rh) : default;
         return some;
     }
@@ -104,7 +107,7 @@ public sealed class FaceCropper
     public bool Extract(BoundingBox box, int size, CropBorder border, Span<byte> rgbOut)
     {
         CheckOutput(size, rgbOut.Length);
-        if (!CropRegion(box, border, out var region))
+        if (!CropRegion(box, Width, Height, border, out var region))
         {
             rgbOut[..(size * size * 3)].Clear();
             return false;

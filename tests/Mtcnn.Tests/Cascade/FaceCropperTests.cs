@@ -41,7 +41,7 @@ public sealed class FaceCropperTests
         foreach (var c in result.PNetCandidates)
         {
             var square = FaceCropper.Square(c.Box);
-            if (!cropper.CropRegion(square, border, out var region))
+            if (!FaceCropper.CropRegion(square, image.Width, image.Height, border, out var region))
             {
                 continue;
             }
@@ -105,13 +105,14 @@ public sealed class FaceCropperTests
     public void Regions_follow_the_cascade_convention()
     {
         var cropper = new FaceCropper(new ImageData(new byte[30 * 30 * 3], 30, 30, PixelFormat.Rgb24));
-        Assert.True(cropper.CropRegion(new BoundingBox(1.7f, 5.2f, 12.9f, 16.4f), CropBorder.ZeroPad, out var r));
+        static bool Region(BoundingBox b, CropBorder border, out PixelRegion r) => FaceCropper.CropRegion(b, 30, 30, border, out r);
+        Assert.True(Region(new BoundingBox(1.7f, 5.2f, 12.9f, 16.4f), CropBorder.ZeroPad, out var r));
         Assert.Equal(new PixelRegion(0, 4, 12, 12), r);
-        Assert.True(cropper.CropRegion(new BoundingBox(-5f, -5f, 10f, 10f), CropBorder.ZeroPad, out r));
+        Assert.True(Region(new BoundingBox(-5f, -5f, 10f, 10f), CropBorder.ZeroPad, out r));
         Assert.Equal(new PixelRegion(-6, -6, 16, 16), r);
-        Assert.True(cropper.CropRegion(new BoundingBox(-5f, -5f, 10f, 10f), CropBorder.Clip, out r));
+        Assert.True(Region(new BoundingBox(-5f, -5f, 10f, 10f), CropBorder.Clip, out r));
         Assert.Equal(new PixelRegion(0, 0, 10, 10), r);
-        Assert.False(cropper.CropRegion(new BoundingBox(40f, 40f, 50f, 50f), CropBorder.Clip, out _));
+        Assert.False(Region(new BoundingBox(40f, 40f, 50f, 50f), CropBorder.Clip, out _));
         var b = new BoundingBox(1.7f, 5.2f, 12.9f, 16.4f);
         Assert.Equal(new BoundingBox(b.X1 - 1, b.Y1 - 1, b.X2, b.Y2), FaceCropper.OutputFrame(b));
         Assert.Equal(new BoundingBox(0f, -2f, 10f, 8f), FaceCropper.Square(new BoundingBox(0f, 0f, 10f, 6f)));
