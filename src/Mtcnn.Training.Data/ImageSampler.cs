@@ -19,6 +19,12 @@ internal struct CropSpec
     /// <summary>The pixels to crop (in the transformed image for transformed samples).</summary>
     public PixelRegion Region;
 
+    /// <summary>
+    /// The frame the targets refer to, in 0-based continuous coordinates: the region itself for generated squares, the
+    /// cascade's output frame of the squared candidate for hard examples.
+    /// </summary>
+    public BoundingBox Frame;
+
     /// <summary>The sample's kind.</summary>
     public SampleKind Kind;
 
@@ -264,7 +270,7 @@ internal sealed class ImageSampler
                 var kind = Label(frame, image.Faces, image.IgnoredFaces, out int best);
                 if (kind is SampleKind.Positive or SampleKind.Part)
                 {
-                    var spec = new CropSpec { Region = region, Kind = kind.Value };
+                    var spec = new CropSpec { Region = region, Frame = frame, Kind = kind.Value };
                     BoxTargets(image.Faces[best], frame, spec.Targets[..4]);
                     TryAdd(spec);
                 }
@@ -309,7 +315,7 @@ internal sealed class ImageSampler
                 TransformPoints(lf.Points, flip, axis, angle, centre, points);
 
                 var region = ShiftedSquare(box, centre);
-                if (!Allowed(region))
+                if (!Allowed(region) || (!options.AllowBorderCrops && !CornersInside(region, flip, axis, angle, centre)))
                 {
                     continue;
                 }
@@ -323,6 +329,7 @@ internal sealed class ImageSampler
                 var spec = new CropSpec
                 {
                     Region = region,
+                    Frame = frame,
                     Kind = SampleKind.Landmark,
                     Flip = flip,
                     FlipAxis = axis,
@@ -372,7 +379,7 @@ internal sealed class ImageSampler
                 continue;
             }
 
-            var spec = new CropSpec { Region = region, Kind = kind.Value, Mined = true };
+            var spec = new CropSpec { Region = region, Frame = frame, Kind = kind.Value, Mined = true };
             if (kind == SampleKind.Negative)
             {
                 negatives.Add(spec);
@@ -413,6 +420,33 @@ internal sealed class ImageSampler
         }
     }
 
+    /// <summary>
+    /// True when the corners of <paramref name="r"/> in the transformed image come from inside the source image, so a
+    /// P-Net sample (whose windows never reach past the border) shows no black corner.
+    /// </summary>
+    private bool CornersInside(PixelRegion r, bool flip, float axis, float angle, Point2F centre)
+    {
+        float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
+        for (int k = 0; k < 4; k++)
+        {
+            float qx = (k % 2 == 0 ? r.X : r.X + r.Width) - centre.X;
+            float qy = (k < 2 ? r.Y : r.Y + r.Height) - centre.Y;
+            float px = centre.X + (qx * cos) + (qy * sin);
+            float py = centre.Y - (qx * sin) + (qy * cos);
+            if (flip)
+            {
+                px = (2 * axis) - px;
+            }
+
+            if (px < 0 || py < 0 || px > width || py > height)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static BoundingBox Frame(PixelRegion r) => new(r.X, r.Y, r.X + r.Width, r.Y + r.Height);
 
     private PixelRegion ShiftedSquare(BoundingBox face, Point2F centre)
@@ -443,7 +477,7 @@ internal sealed class ImageSampler
             return false;
         }
 
-        return TryAdd(new CropSpec { Region = region, Kind = SampleKind.Negative });
+        return TryAdd(new CropSpec { Region = region, Frame = Frame(region), Kind = SampleKind.Negative });
     }
 
     private bool TryAdd(CropSpec spec)

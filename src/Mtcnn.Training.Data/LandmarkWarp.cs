@@ -39,22 +39,29 @@ internal static class LandmarkWarp
                     px = (2 * spec.FlipAxis) - px;
                 }
 
-                // Bilinear interpolation between pixel centres (index space), zero outside the image.
+                // Outside the picture: black, like the cascade's zero padding. Inside: bilinear interpolation between
+                // pixel centres, the outermost half pixel taking the edge pixel's value.
+                int o = ((v * region.Width) + u) * 3;
+                if (!(px >= 0 && py >= 0 && px < w && py < h))
+                {
+                    patch[o] = patch[o + 1] = patch[o + 2] = 0;
+                    continue;
+                }
+
                 float sx = px - 0.5f, sy = py - 0.5f;
                 int x0 = (int)MathF.Floor(sx), y0 = (int)MathF.Floor(sy);
                 float fx = sx - x0, fy = sy - y0;
-                int o = ((v * region.Width) + u) * 3;
+                int xa = Math.Clamp(x0, 0, w - 1), xb = Math.Clamp(x0 + 1, 0, w - 1);
+                int ya = Math.Clamp(y0, 0, h - 1), yb = Math.Clamp(y0 + 1, 0, h - 1);
+                int ra = ya * stride, rb = yb * stride;
                 for (int c = 0; c < 3; c++)
                 {
-                    float top = (Sample(src, w, h, stride, x0, y0, c) * (1 - fx)) + (Sample(src, w, h, stride, x0 + 1, y0, c) * fx);
-                    float bottom = (Sample(src, w, h, stride, x0, y0 + 1, c) * (1 - fx)) + (Sample(src, w, h, stride, x0 + 1, y0 + 1, c) * fx);
+                    float top = (src[ra + (xa * 3) + c] * (1 - fx)) + (src[ra + (xb * 3) + c] * fx);
+                    float bottom = (src[rb + (xa * 3) + c] * (1 - fx)) + (src[rb + (xb * 3) + c] * fx);
                     float value = (top * (1 - fy)) + (bottom * fy) + 0.5f;
-                    patch[o + c] = value >= 255f ? (byte)255 : value <= 0f ? (byte)0 : (byte)value;
+                    patch[o + c] = value >= 255f ? (byte)255 : (byte)value;
                 }
             }
         }
     }
-
-    private static float Sample(ReadOnlySpan<byte> src, int w, int h, int stride, int x, int y, int c) =>
-        (uint)x < (uint)w && (uint)y < (uint)h ? src[(y * stride) + (x * 3) + c] : 0f;
 }
