@@ -147,6 +147,8 @@ internal static class PrepareDataCommand
             throw new UsageException($"--weights: pnet samples are not mined with a detector; drop --weights (see '{CliApp.Name} {Verb} --help')");
         }
 
+        RequireInputs(sources);
+
         if (weightsPath is not null)
         {
             options = options with { Weights = WeightsFile.Load(weightsPath, "--weights") };
@@ -340,6 +342,10 @@ internal static class PrepareDataCommand
             throw new UsageException($"--landmark-images needs --landmarks {help}");
         }
 
+    }
+
+    private static void RequireInputs(DataSources s)
+    {
         EvalCommand.RequireInput(s.WiderAnnotations, "--wider-annotations", fileAllowed: true);
         EvalCommand.RequireInput(s.WiderImages, "--wider-images");
         EvalCommand.RequireInput(s.Landmarks, "--landmarks", fileAllowed: true);
