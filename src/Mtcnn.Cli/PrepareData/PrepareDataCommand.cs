@@ -51,7 +51,7 @@ internal static class PrepareDataCommand
             "Use the landmark list's boxes as face boxes for positives, parts and negatives too; auto: on when no WIDER list is given.");
         var ratio = new Option<string>("--ratio")
         {
-            Description = "Ratio negative:positive:part:landmark kept by dropping random samples of the plentiful kinds (never repeating any), or 'all' to keep everything. Default 3:1:1:2.",
+            Description = "Ratio negative:positive:part:landmark kept by dropping random samples of the plentiful kinds (never repeating any), or 'all' to keep everything.",
             HelpName = "N:P:R:L|all",
             DefaultValueFactory = _ => SampleRatio.Default.ToString(),
         };
