@@ -1,4 +1,5 @@
 using Mtcnn.Evaluation.Annotations;
+using Mtcnn.TestSupport;
 
 namespace Mtcnn.Training.Data.Tests;
 
@@ -216,6 +217,20 @@ public sealed class PreparationTests : IDisposable
                 Assert.Equal(result.MinedGenerated.Of(kind), result.MinedKept.Of(kind));
             }
         }
+    }
+
+    /// <summary>The real 80x80 landmark set (../shared, skipped when absent): lines read, images found, every kind made.</summary>
+    [SkippableFact]
+    public void The_shared_landmark_set_gives_every_kind()
+    {
+        string list = SharedData.Require("data/landmarks/trainImageList_80x80.txt");
+        var (images, issues) = new DataSources { Landmarks = list, LandmarkLines = new LineRange(9001, 9040) }.Load();
+        Assert.Empty(issues);
+        Assert.Equal(40, images.Count);
+        var result = DataPreparation.Run(images, DataPreparationOptions.For(CascadeStage.PNet) with { MaxDegreeOfParallelism = 2 });
+        Assert.Empty(result.Issues);
+        Assert.True(result.Kept.Negative > 0 && result.Kept.Positive > 0 && result.Kept.Part > 0 && result.Kept.Landmark > 0, result.Kept.ToString());
+        Assert.Equal(40, Enumerable.Range(0, result.Samples.Count).Select(result.Samples.SourceImage).Distinct().Count());
     }
 
     [Fact]
