@@ -206,6 +206,11 @@ public sealed class SampleSet
             throw new SampleFormatException(name, $"invalid sample count {count} in the header.");
         }
 
+        if (count > Array.MaxLength / 10)
+        {
+            throw new SampleFormatException(name, $"{count} samples are more than one sample set can hold in memory ({Array.MaxLength / 10}).");
+        }
+
         if (metaLength is < 0 or > MaxMetadataBytes)
         {
             throw new SampleFormatException(name, $"invalid metadata length {metaLength} in the header.");
