@@ -5,6 +5,7 @@ using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Bench;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Eval;
+using Mtcnn.Cli.PrepareData;
 using Mtcnn.Cli.Serve;
 using Mtcnn.Cli.Train;
 using Mtcnn.Cli.Video;
@@ -109,6 +110,7 @@ internal static class CliApp
             WeightsCommand.Create(console),
             BenchCommand.Create(console),
             ServeCommand.Create(console),
+            PrepareDataCommand.Create(console),
         };
         foreach (var entry in TrainForwarder.HelpEntries())
         {
@@ -123,7 +125,8 @@ internal static class CliApp
             "mtcnn video clip.mp4 --output annotated.mp4 --format jsonl > faces.jsonl",
             "mtcnn weights info my-weights.safetensors",
             "mtcnn bench --sizes 640x480 --iterations 10",
-            "mtcnn serve --urls http://127.0.0.1:5000");
+            "mtcnn serve --urls http://127.0.0.1:5000",
+            "mtcnn prepare-data --net pnet --landmarks trainImageList_80x80.txt --lines 1:9000 --output samples/");
         HelpExamples.Install(root);
         return root;
     }

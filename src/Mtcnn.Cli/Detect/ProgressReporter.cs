@@ -17,14 +17,20 @@ internal sealed class ProgressReporter
     private readonly CliConsole console;
     private readonly int total;
     private readonly bool enabled;
+    private readonly string label;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private TimeSpan lastReport;
     private bool lineOpen;
 
     /// <summary>Creates a reporter for <paramref name="total"/> images; the clock starts now.</summary>
-    public ProgressReporter(CliConsole console, int total, bool enabled)
+    /// <param name="console">Where the lines go (stderr).</param>
+    /// <param name="total">Images in the batch.</param>
+    /// <param name="enabled">False reports nothing.</param>
+    /// <param name="label">Text before each line (e.g. a phase name and a space); empty for none.</param>
+    public ProgressReporter(CliConsole console, int total, bool enabled, string label = "")
     {
         this.console = console;
+        this.label = label;
         this.total = total;
         this.enabled = enabled && total > MinImages;
     }
@@ -43,7 +49,7 @@ internal sealed class ProgressReporter
 
         lastReport = now;
         double rate = done / Math.Max(now.TotalSeconds, 1e-9);
-        string line = string.Create(CultureInfo.InvariantCulture, $"[{done}/{total}] {now.TotalSeconds:0.0} s elapsed, {rate:0.#} img/s");
+        string line = label + string.Create(CultureInfo.InvariantCulture, $"[{done}/{total}] {now.TotalSeconds:0.0} s elapsed, {rate:0.#} img/s");
         lock (console.Error)
         {
             if (console.IsErrorTerminal)
