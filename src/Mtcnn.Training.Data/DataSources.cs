@@ -4,56 +4,6 @@ using Mtcnn.Evaluation.Annotations;
 
 namespace Mtcnn.Training.Data;
 
-/// <summary>A range of 1-based line numbers, both ends included (<c>A:B</c>, <c>A:</c> or <c>:B</c>).</summary>
-/// <param name="First">The first line kept.</param>
-/// <param name="Last">The last line kept (<see cref="int.MaxValue"/> for "to the end").</param>
-public readonly record struct LineRange(int First, int Last)
-{
-    /// <summary>Every line.</summary>
-    public static LineRange All { get; } = new(1, int.MaxValue);
-
-    /// <summary>True when <paramref name="line"/> lies in the range.</summary>
-    /// <param name="line">A 1-based line number.</param>
-    /// <returns>Whether the line is kept.</returns>
-    public bool Contains(int line) => line >= First && line <= Last;
-
-    /// <summary>Parses <c>A:B</c> (lines A to B), <c>A:</c> (from A to the end) or <c>:B</c> (up to B); lines count from 1.</summary>
-    /// <param name="text">The text.</param>
-    /// <param name="range">The range.</param>
-    /// <returns>False when the text is malformed or the range is empty.</returns>
-    public static bool TryParse(string? text, out LineRange range)
-    {
-        range = All;
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return false;
-        }
-
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0 || text.IndexOf(':', colon + 1) >= 0)
-        {
-            return false;
-        }
-
-        string a = text[..colon].Trim(), b = text[(colon + 1)..].Trim();
-        int first = 1, last = int.MaxValue;
-        if ((a.Length > 0 && !int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out first))
-            || (b.Length > 0 && !int.TryParse(b, NumberStyles.None, CultureInfo.InvariantCulture, out last))
-            || (a.Length == 0 && b.Length == 0) || first < 1 || last < first)
-        {
-            return false;
-        }
-
-        range = new LineRange(first, last);
-        return true;
-    }
-
-    /// <inheritdoc/>
-    public override string ToString() => Last == int.MaxValue
-        ? string.Create(CultureInfo.InvariantCulture, $"{First}:")
-        : string.Create(CultureInfo.InvariantCulture, $"{First}:{Last}");
-}
-
 /// <summary>Where the annotated images come from. At least one of the two sources must be given.</summary>
 public sealed record DataSources
 {

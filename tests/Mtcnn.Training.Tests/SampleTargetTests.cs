@@ -1,3 +1,4 @@
+using Mtcnn.Evaluation.Annotations;
 using Mtcnn.Training.Data;
 using Mtcnn.Training.Models;
 using Mtcnn.TestSupport;

@@ -1,11 +1,11 @@
 using System.Globalization;
 
-namespace Mtcnn.Evaluation.Landmarks;
+namespace Mtcnn.Evaluation.Annotations;
 
 /// <summary>
 /// A 1-based, inclusive range of line numbers of an annotation list, used to evaluate part of a list (for example
 /// the held-out images of a split: lines 9001 to 10000 of a 10,000-line list). Line numbers are those of the file,
-/// blank lines included, as in <see cref="Annotations.FacePointEntry.LineNumber"/>.
+/// blank lines included, as in <see cref="FacePointEntry.LineNumber"/>.
 /// </summary>
 /// <param name="First">The first line (at least 1).</param>
 /// <param name="Last">The last line (at least <paramref name="First"/>); <see cref="int.MaxValue"/> for "to the end".</param>
@@ -46,6 +46,29 @@ public readonly record struct LineRange(int First, int Last)
         }
 
         return new LineRange(first, last);
+    }
+
+    /// <summary>Parses like <see cref="Parse(string)"/> without throwing.</summary>
+    /// <param name="text">The range as typed; null fails.</param>
+    /// <param name="range">The range when the text is valid.</param>
+    /// <returns>Whether the text is a valid range.</returns>
+    public static bool TryParse(string? text, out LineRange range)
+    {
+        range = All;
+        if (text is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            range = Parse(text);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>"<c>A:B</c>", "<c>A:</c>" when open-ended.</summary>
