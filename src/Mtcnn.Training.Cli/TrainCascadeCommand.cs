@@ -26,7 +26,7 @@ internal static class TrainCascadeCommand
         var lr = new Option<string>("--lr") { Description = "Initial learning rates for P-Net,R-Net,O-Net.", DefaultValueFactory = _ => "0.001,0.001,0.001" };
         var decay = new Option<double>("--decay-at") { Description = "Multiply the learning rate by 0.1 after this fraction of each stage's epochs (0 = never).", DefaultValueFactory = _ => 0.7 };
         var ohem = new Option<double>("--ohem-ratio") { Description = "Fraction of classification losses kept per batch.", DefaultValueFactory = _ => 0.7 };
-        var maxSamples = new Option<long>("--max-samples") { Description = "At most this many samples per stage (0 = all).", DefaultValueFactory = _ => 0 };
+        var maxSamples = new Option<string>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all).", DefaultValueFactory = _ => "0,0,0" };
         var minFace = new Option<float>("--mining-min-face-size") { Description = "Smallest face the mining detector looks for.", DefaultValueFactory = _ => 12f };
         var seed = new Option<int>("--seed") { Description = "Seed of data preparation and training.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Threads for preparation and libtorch (0 = all cores / libtorch default).", DefaultValueFactory = _ => 0 };
@@ -74,7 +74,7 @@ internal static class TrainCascadeCommand
                     LearningRates = Numbers(pr.GetValue(lr)!, "--lr", double.Parse),
                     DecayAt = pr.GetValue(decay),
                     OhemRatio = pr.GetValue(ohem),
-                    MaxSamples = pr.GetValue(maxSamples),
+                    MaxSamples = Numbers(pr.GetValue(maxSamples)!, "--max-samples", long.Parse),
                     MiningMinFaceSize = pr.GetValue(minFace),
                     Seed = pr.GetValue(seed),
                     Threads = pr.GetValue(threads),

@@ -31,8 +31,8 @@ public sealed record CascadeOptions
     /// <summary>OHEM ratio.</summary>
     public double OhemRatio { get; init; } = 0.7;
 
-    /// <summary>At most this many samples per stage (0 = all generated, balanced by the ratio).</summary>
-    public long MaxSamples { get; init; }
+    /// <summary>At most this many samples for P-Net, R-Net and O-Net (0 = all generated, balanced by the ratio).</summary>
+    public IReadOnlyList<long> MaxSamples { get; init; } = [0, 0, 0];
 
     /// <summary>Smallest face the mining detector looks for (pixels).</summary>
     public float MiningMinFaceSize { get; init; } = 12f;
@@ -54,9 +54,14 @@ public sealed record CascadeOptions
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
     {
-        if (Epochs.Count != 3 || BatchSizes.Count != 3 || LearningRates.Count != 3)
+        if (Epochs.Count != 3 || BatchSizes.Count != 3 || LearningRates.Count != 3 || MaxSamples.Count != 3)
         {
-            throw new ArgumentException("epochs, batch sizes and learning rates need three values each (P-Net, R-Net, O-Net)");
+            throw new ArgumentException("epochs, batch sizes, learning rates and sample limits need three values each (P-Net, R-Net, O-Net)");
+        }
+
+        if (MaxSamples.Any(m => m < 0))
+        {
+            throw new ArgumentException("sample limits must not be negative");
         }
 
         if (DecayAt is < 0 or > 1)
@@ -202,7 +207,7 @@ public sealed class CascadeTraining
                 {
                     Seed = o.Seed,
                     MaxDegreeOfParallelism = o.Threads,
-                    MaxSamples = o.MaxSamples,
+                    MaxSamples = o.MaxSamples[s],
                     MinFaceSize = o.MiningMinFaceSize,
                     Weights = net == NetKind.PNet ? null : ReadWeights(previous ?? throw new InvalidOperationException("no mining weights")),
                 };
