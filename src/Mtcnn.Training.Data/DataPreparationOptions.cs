@@ -79,6 +79,12 @@ public sealed record DataPreparationOptions
     /// <summary>At most this many mined negatives per image, chosen at random. Default 60.</summary>
     public int MaxMinedNegativesPerImage { get; init; } = 60;
 
+    /// <summary>
+    /// Also use every mined positive or part crop that overlaps a landmark face (IoU at least 0.4) as a landmark sample
+    /// (R-Net/O-Net data), so the landmark head trains on the crops the earlier stages really produce.
+    /// </summary>
+    public bool MinedLandmarks { get; init; } = true;
+
     /// <summary>Decoded images kept in memory between the two passes, in bytes (saves decoding them again). Default 512 MiB.</summary>
     public long ImageCacheBytes { get; init; } = 512L << 20;
 

@@ -83,7 +83,7 @@ internal sealed class ImageSampler
     private readonly int width;
     private readonly int height;
     private readonly DataPreparationOptions options;
-    private readonly HashSet<(PixelRegion, bool, float, float)> seen = [];
+    private readonly HashSet<(PixelRegion, SampleKind, bool, float, float)> seen = [];
     private RandomStream rng;
 
     // Set while generating squares for R-Net/O-Net data: they only fill up what the mined samples leave short.
@@ -388,6 +388,13 @@ internal sealed class ImageSampler
 
             BoxTargets(image.Faces[best], frame, spec.Targets[..4]);
             TryAdd(spec);
+            if (options.MinedLandmarks && MinedLandmarkTargets(frame, spec.Targets[4..]))
+            {
+                // The same crop once more as a landmark sample: the next stage's landmark head then also learns on the
+                // crops it will really see, whose framing follows the earlier stages' boxes rather than the annotation's.
+                spec.Kind = SampleKind.Landmark;
+                TryAdd(spec);
+            }
         }
 
         // A random subset without replacement (partial Fisher-Yates).
@@ -470,6 +477,45 @@ internal sealed class ImageSampler
 
     private bool Allowed(PixelRegion r) => options.AllowBorderCrops ? Intersects(r) : Inside(r);
 
+    /// <summary>
+    /// Landmark targets of a mined crop: the points of the landmark face that overlaps the frame most (IoU at least
+    /// <see cref="PartIou"/>), relative to the frame; false when there is no such face or a point falls outside.
+    /// </summary>
+    private bool MinedLandmarkTargets(BoundingBox frame, Span<float> targets)
+    {
+        int best = -1;
+        float bestIou = PartIou;
+        for (int i = 0; i < image.LandmarkFaces.Count; i++)
+        {
+            float iou = frame.IntersectionOverUnion(image.LandmarkFaces[i].Box);
+            if (iou >= bestIou)
+            {
+                bestIou = iou;
+                best = i;
+            }
+        }
+
+        if (best < 0)
+        {
+            return false;
+        }
+
+        var points = image.LandmarkFaces[best].Points;
+        for (int k = 0; k < FaceLandmarks.Count; k++)
+        {
+            float tx = (points[k].X - frame.X1) / frame.Width, ty = (points[k].Y - frame.Y1) / frame.Height;
+            if (tx is < 0f or > 1f || ty is < 0f or > 1f)
+            {
+                return false;
+            }
+
+            targets[2 * k] = tx;
+            targets[(2 * k) + 1] = ty;
+        }
+
+        return true;
+    }
+
     private bool TryAddNegative(PixelRegion region)
     {
         if (Label(Frame(region), image.Faces, image.IgnoredFaces, out _) != SampleKind.Negative)
@@ -482,8 +528,8 @@ internal sealed class ImageSampler
 
     private bool TryAdd(CropSpec spec)
     {
-        // The same pixels twice would be sampling with replacement: keep the first.
-        if (!seen.Add((spec.Region, spec.Flip, spec.Angle, spec.Flip ? spec.FlipAxis : 0f)))
+        // The same pixels twice with the same label would be sampling with replacement: keep the first.
+        if (!seen.Add((spec.Region, spec.Kind, spec.Flip, spec.Angle, spec.Flip ? spec.FlipAxis : 0f)))
         {
             return false;
         }

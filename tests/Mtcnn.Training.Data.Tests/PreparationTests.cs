@@ -219,6 +219,43 @@ public sealed class PreparationTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Mined_crops_of_a_landmark_face_also_become_landmark_samples()
+    {
+        string list = TrainingFixtures.HopperSet(folder.Path);
+        var (images, _) = new DataSources { Landmarks = list }.Load();
+        var options = DataPreparationOptions.For(CascadeStage.ONet) with { Ratio = null, MaxDegreeOfParallelism = 1 };
+        var with = DataPreparation.Run(images, options);
+        var without = DataPreparation.Run(images, options with { MinedLandmarks = false });
+        Assert.Equal(without.MinedKept.Positive, with.MinedKept.Positive);
+        Assert.True(with.Kept.Landmark > without.Kept.Landmark, $"{with.Kept.Landmark} vs {without.Kept.Landmark}");
+
+        // Each extra landmark sample shows the pixels of a mined positive or part crop, with that crop's box targets.
+        var set = with.Samples;
+        var crops = new Dictionary<string, float[]>();
+        for (int i = 0; i < set.Count; i++)
+        {
+            if (set.Kind(i) is SampleKind.Positive or SampleKind.Part)
+            {
+                crops.TryAdd(Convert.ToBase64String(set.Pixels(i)), set.Box(i).ToArray());
+            }
+        }
+
+        int twins = 0;
+        for (int i = 0; i < set.Count; i++)
+        {
+            if (set.Kind(i) == SampleKind.Landmark && crops.TryGetValue(Convert.ToBase64String(set.Pixels(i)), out var box))
+            {
+                twins++;
+                Assert.Equal(box, set.Box(i).ToArray());
+                Assert.All(set.Landmarks(i).ToArray(), v => Assert.InRange(v, 0f, 1f));
+            }
+        }
+
+        Assert.True(twins >= with.Kept.Landmark - without.Kept.Landmark, $"{twins} twins");
+        NoRepeats(set);
+    }
+
     /// <summary>The real 80x80 landmark set (../shared, skipped when absent): lines read, images found, every kind made.</summary>
     [SkippableFact]
     public void The_shared_landmark_set_gives_every_kind()

@@ -77,6 +77,7 @@ internal static class PrepareDataCommand
         var minFace = OptionFactory.Float("--min-face-size", 12f, "rnet/onet: minimum face size of the mining detector, in pixels.");
         var thresholds = OptionFactory.FloatList("--thresholds", [0.6f, 0.7f], 2, "rnet/onet: P-Net and R-Net thresholds of the mining detector.");
         var maxMined = OptionFactory.Int("--max-negatives-per-image", 60, "rnet/onet: at most this many mined negatives per image, chosen at random.");
+        var noMinedLandmarks = new Option<bool>("--no-mined-landmarks") { Description = "rnet/onet: do not reuse mined positive/part crops that overlap a landmark face as landmark samples." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines on stderr (errors and the summary are still shown)." };
 
         var command = new Command(Verb,
@@ -87,7 +88,7 @@ internal static class PrepareDataCommand
         {
             net, output, widerAnnotations, widerImages, landmarks, landmarkImages, lines, facesFromLandmarks, ratio, maxSamples,
             negatives, nearFace, shifted, landmarkTries, minSource, flip, rotation, maxRotation, border, seed, threads,
-            weights, minFace, thresholds, maxMined, quiet,
+            weights, minFace, thresholds, maxMined, noMinedLandmarks, quiet,
         })
         {
             command.Options.Add(o);
@@ -123,6 +124,7 @@ internal static class PrepareDataCommand
                 PNetThreshold = t[0],
                 RNetThreshold = t[1],
                 MaxMinedNegativesPerImage = pr.GetValue(maxMined),
+                MinedLandmarks = !pr.GetValue(noMinedLandmarks),
             };
             var sources = new DataSources
             {
