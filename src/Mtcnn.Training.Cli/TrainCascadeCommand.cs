@@ -89,18 +89,10 @@ internal static class TrainCascadeCommand
                 }
             }
 
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                e.Cancel = true;
-                cts.Cancel();
-                Console.Error.WriteLine("stopping ...");
-            };
-            Console.CancelKeyPress += onCancel;
-            try
+            return CtrlC.Run("stopping ...", token =>
             {
                 Console.Error.WriteLine($"cascade folder: {run.Folder}");
-                var weights = run.Run(new ConsoleCascadeObserver(), cts.Token);
+                var weights = run.Run(new ConsoleCascadeObserver(), token);
                 if (weights is null)
                 {
                     Console.Error.WriteLine($"stopped; continue with: mtcnn-train train-cascade --resume {run.Folder}");
@@ -109,11 +101,7 @@ internal static class TrainCascadeCommand
 
                 Console.WriteLine($"cascade weights: {weights}");
                 return 0;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            });
         });
         return command;
     }

@@ -108,40 +108,24 @@ internal static class TrainCommand
     }
 
     /// <summary>Runs a training run with console progress and Ctrl+C handling; returns the exit code.</summary>
-    public static int Execute(TrainingRun run)
+    public static int Execute(TrainingRun run) => CtrlC.Run("stopping after this batch ...", token =>
     {
-        using var cts = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        Console.Error.WriteLine($"run folder: {run.Folder}");
+        var result = run.Run(new ConsoleTrainingObserver(), token);
+        if (!result.Completed)
         {
-            e.Cancel = true;
-            cts.Cancel();
-            Console.Error.WriteLine("stopping after this batch ...");
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            Console.Error.WriteLine($"run folder: {run.Folder}");
-            var result = run.Run(new ConsoleTrainingObserver(), cts.Token);
-            if (!result.Completed)
-            {
-                Console.Error.WriteLine($"stopped; continue with: mtcnn-train train --resume {run.Folder}");
-                return 130;
-            }
-
-            var last = result.History.Count > 0 ? result.History[^1] : null;
-            Console.WriteLine($"{run.Name}: {result.History.Count} epochs; weights: {result.WeightsFile}");
-            if (last is not null)
-            {
-                Console.WriteLine(last.Describe());
-            }
-
-            return 0;
+            Console.Error.WriteLine($"stopped; continue with: mtcnn-train train --resume {run.Folder}");
+            return 130;
         }
-        finally
+
+        Console.WriteLine($"{run.Name}: {result.History.Count} epochs; weights: {result.WeightsFile}");
+        if (result.History.Count > 0)
         {
-            Console.CancelKeyPress -= onCancel;
+            Console.WriteLine(result.History[^1].Describe());
         }
-    }
+
+        return 0;
+    });
 
     public static TrainingRun Open(string folder)
     {
@@ -214,6 +198,30 @@ internal static class TrainCommand
 
         return text.Split(',').Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0
             ? v : throw new UsageException($"{option}: '{p}' is not a positive whole number")).ToArray();
+    }
+}
+
+/// <summary>Turns Ctrl+C into a cancellation token for the duration of a command (the work stops at its next check).</summary>
+internal static class CtrlC
+{
+    public static int Run(string notice, Func<CancellationToken, int> body)
+    {
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine(notice);
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            return body(cts.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
 }
 

@@ -10,21 +10,15 @@ namespace Mtcnn.Training.Tests;
 [Collection("torch")]
 public sealed class CascadeTrainingTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "mtcnn-cascade-" + Guid.NewGuid().ToString("N"));
+    private readonly TrainingFixtures.Folder temp = new();
 
-    public CascadeTrainingTests() => Directory.CreateDirectory(folder);
+    private string Root => temp.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temp.Dispose();
 
     private CascadeOptions Options() => new()
     {
-        Sources = new DataSources { Landmarks = TrainingFixtures.HopperSet(Path.Combine(folder, "data"), count: 6) },
+        Sources = new DataSources { Landmarks = TrainingFixtures.HopperSet(Path.Combine(Root, "data"), count: 6) },
         Epochs = [2, 1, 1],
         BatchSizes = [64, 32, 16],
         LearningRates = [0.003, 0.003, 0.003],
@@ -36,7 +30,7 @@ public sealed class CascadeTrainingTests : IDisposable
     public void A_stopped_cascade_resumes_and_a_finished_one_is_not_redone()
     {
         var options = Options();
-        var run = CascadeTraining.Create(options, Path.Combine(folder, "cascade"));
+        var run = CascadeTraining.Create(options, Path.Combine(Root, "cascade"));
         using var cts = new CancellationTokenSource();
         var stopped = run.Run(new StopIn(NetKind.RNet, cts), cts.Token);
         Assert.Null(stopped);
@@ -75,13 +69,13 @@ public sealed class CascadeTrainingTests : IDisposable
     [Fact]
     public void A_used_folder_and_bad_options_are_refused()
     {
-        var target = Path.Combine(folder, "used");
+        var target = Path.Combine(Root, "used");
         Directory.CreateDirectory(target);
         File.WriteAllText(Path.Combine(target, "x"), "x");
         var e = Assert.Throws<IOException>(() => CascadeTraining.Create(Options(), target));
         Assert.Contains("--resume", e.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => CascadeTraining.Create(Options() with { Epochs = [1, 1] }, Path.Combine(folder, "x")));
-        var open = Assert.Throws<InvalidDataException>(() => CascadeTraining.Open(folder));
+        Assert.Throws<ArgumentException>(() => CascadeTraining.Create(Options() with { Epochs = [1, 1] }, Path.Combine(Root, "x")));
+        var open = Assert.Throws<InvalidDataException>(() => CascadeTraining.Open(Root));
         Assert.Contains("cascade.json", open.Message, StringComparison.Ordinal);
     }
 

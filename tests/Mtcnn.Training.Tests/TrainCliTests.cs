@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using Mtcnn.TestSupport;
+using Mtcnn.Training.Data.Tests;
 
 namespace Mtcnn.Training.Tests;
 
@@ -8,17 +9,11 @@ namespace Mtcnn.Training.Tests;
 [Collection("torch")]
 public sealed class TrainCliTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "mtcnn-traincli-" + Guid.NewGuid().ToString("N"));
+    private readonly TrainingFixtures.Folder temp = new();
 
-    public TrainCliTests() => Directory.CreateDirectory(folder);
+    private string Root => temp.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temp.Dispose();
 
     private static string Built(string key) =>
         typeof(TrainCliTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == key).Value!;
@@ -52,9 +47,9 @@ public sealed class TrainCliTests : IDisposable
     [Fact]
     public void Mtcnn_train_forwards_to_the_training_tool_and_detect_uses_the_result()
     {
-        var samples = Path.Combine(folder, "pnet.samples");
+        var samples = Path.Combine(Root, "pnet.samples");
         TrainerTests.Synthetic(12, 96, seed: 2).Write(samples);
-        var runs = Path.Combine(folder, "runs");
+        var runs = Path.Combine(Root, "runs");
         var (code, stdout, stderr) = Run(Built("MtcnnCliDll"),
             ["train", "--net", "pnet", "--samples", samples, "--epochs", "1", "--batch-size", "32", "--threads", "1", "--project", runs],
             trainTool: Built("MtcnnTrainDll"));
@@ -74,7 +69,7 @@ public sealed class TrainCliTests : IDisposable
     public void Bad_arguments_are_one_line_errors()
     {
         var train = Built("MtcnnTrainDll");
-        var missing = Run(train, ["train", "--net", "pnet", "--samples", Path.Combine(folder, "none.samples")]);
+        var missing = Run(train, ["train", "--net", "pnet", "--samples", Path.Combine(Root, "none.samples")]);
         Assert.Equal(2, missing.Code);
         Assert.Contains("none.samples", missing.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", missing.Err, StringComparison.Ordinal);
@@ -83,15 +78,15 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(2, net.Code);
         Assert.Contains("'xnet' is not pnet, rnet or onet", net.Err, StringComparison.Ordinal);
 
-        var resume = Run(train, ["train", "--resume", folder]);
+        var resume = Run(train, ["train", "--resume", Root]);
         Assert.Equal(2, resume.Code);
         Assert.Contains("options.json", resume.Err, StringComparison.Ordinal);
 
-        var cascade = Run(train, ["train-cascade", "--output", Path.Combine(folder, "c"), "--epochs", "1,2"]);
+        var cascade = Run(train, ["train-cascade", "--output", Path.Combine(Root, "c"), "--epochs", "1,2"]);
         Assert.Equal(2, cascade.Code);
         Assert.Contains("three comma-separated values", cascade.Err, StringComparison.Ordinal);
 
-        var notFound = Run(Built("MtcnnCliDll"), ["train", "--help"], trainTool: Path.Combine(folder, "no-such-tool"));
+        var notFound = Run(Built("MtcnnCliDll"), ["train", "--help"], trainTool: Path.Combine(Root, "no-such-tool"));
         Assert.Equal(1, notFound.Code);
         Assert.Contains("cannot start", notFound.Err, StringComparison.Ordinal);
     }

@@ -1,4 +1,5 @@
 using Mtcnn.Training.Data;
+using Mtcnn.Training.Data.Tests;
 using Mtcnn.Training.Models;
 using Mtcnn.Training.Training;
 using TorchSharp;
@@ -9,17 +10,11 @@ namespace Mtcnn.Training.Tests;
 [Collection("torch")]
 public sealed class TrainerTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "mtcnn-trainer-" + Guid.NewGuid().ToString("N"));
+    private readonly TrainingFixtures.Folder temp = new();
 
-    public TrainerTests() => Directory.CreateDirectory(folder);
+    private string Root => temp.Path;
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temp.Dispose();
 
     /// <summary>
     /// A learnable toy task: a "face" is a bright square on a dark noisy background whose position gives the box
@@ -96,7 +91,7 @@ public sealed class TrainerTests : IDisposable
 
     private string WriteSamples(int size, int count, int seed = 3)
     {
-        var path = Path.Combine(folder, $"s{size}-{count}-{seed}.samples");
+        var path = Path.Combine(Root, $"s{size}-{count}-{seed}.samples");
         Synthetic(size, count, seed).Write(path);
         return path;
     }
@@ -104,7 +99,7 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void A_seeded_tiny_run_lowers_the_loss_and_writes_its_outputs()
     {
-        var run = TrainingRun.Create(Options(WriteSamples(12, 640)), Path.Combine(folder, "runs"));
+        var run = TrainingRun.Create(Options(WriteSamples(12, 640)), Path.Combine(Root, "runs"));
         Assert.EndsWith("pnet1", run.Folder, StringComparison.Ordinal);
         var result = run.Run();
         Assert.True(result.Completed);
@@ -127,8 +122,8 @@ public sealed class TrainerTests : IDisposable
         Assert.NotEqual(MtcnnWeights.Default.Get("pnet.conv1.weight").Data, weights.Get("pnet.conv1.weight").Data);
         _ = new FaceDetector(weights: weights);
 
-        // A second run gets the next folder.
-        Assert.EndsWith("pnet2", TrainingRun.Create(Options(run.Options.Samples), Path.Combine(folder, "runs")).Folder, StringComparison.Ordinal);
+        // A second run gets the next Root.
+        Assert.EndsWith("pnet2", TrainingRun.Create(Options(run.Options.Samples), Path.Combine(Root, "runs")).Folder, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -136,9 +131,9 @@ public sealed class TrainerTests : IDisposable
     {
         var samples = WriteSamples(24, 320);
         var options = Options(samples, NetKind.RNet, epochs: 3);
-        var straight = TrainingRun.Create(options, Path.Combine(folder, "a")).Run();
+        var straight = TrainingRun.Create(options, Path.Combine(Root, "a")).Run();
 
-        var interrupted = TrainingRun.Create(options, Path.Combine(folder, "b"));
+        var interrupted = TrainingRun.Create(options, Path.Combine(Root, "b"));
         using var cts = new CancellationTokenSource();
         var partial = interrupted.Run(new CancelAt(epoch: 2, batch: 3, cts), cts.Token);
         Assert.False(partial.Completed);
@@ -162,7 +157,7 @@ public sealed class TrainerTests : IDisposable
     public void Fine_tuning_starts_from_the_bundled_weights()
     {
         var options = Options(WriteSamples(48, 96), NetKind.ONet, epochs: 1) with { Init = "default", LearningRate = 1e-9, Optimizer = OptimizerKind.Sgd, Momentum = 0, Flip = false };
-        var result = TrainingRun.Create(options, Path.Combine(folder, "runs")).Run();
+        var result = TrainingRun.Create(options, Path.Combine(Root, "runs")).Run();
         var weights = MtcnnWeights.Read(File.ReadAllBytes(result.WeightsFile));
         var before = MtcnnWeights.Default.Get("onet.conv2.weight").Data;
         var after = weights.Get("onet.conv2.weight").Data;
@@ -180,11 +175,11 @@ public sealed class TrainerTests : IDisposable
         using var p = MtcnnNets.Create(NetKind.PNet, ModelVariant.Reference);
         using var r = MtcnnNets.Create(NetKind.RNet, ModelVariant.Reference);
         using var o = MtcnnNets.Create(NetKind.ONet, ModelVariant.Reference);
-        var basePath = Path.Combine(folder, "base.safetensors");
+        var basePath = Path.Combine(Root, "base.safetensors");
         File.WriteAllBytes(basePath, WeightExchange.Export([p, r, o], null, null).ToBytes());
 
         var options = Options(WriteSamples(24, 128), NetKind.RNet, epochs: 2) with { Variant = ModelVariant.Reference, BaseWeights = basePath };
-        var result = TrainingRun.Create(options, Path.Combine(folder, "runs")).Run();
+        var result = TrainingRun.Create(options, Path.Combine(Root, "runs")).Run();
         Assert.True(result.History[^1].TrainLoss < result.History[0].TrainLoss);
         var weights = MtcnnWeights.Read(File.ReadAllBytes(result.WeightsFile));
         Assert.Equal(ModelVariant.Reference, weights.Variant);
@@ -197,7 +192,7 @@ public sealed class TrainerTests : IDisposable
 
         // Without a base the export holds only the trained network (and says so).
         var messages = new List<string>();
-        var alone = TrainingRun.Create(options with { BaseWeights = null, Epochs = 1 }, Path.Combine(folder, "runs")).Run(new Recorder(messages));
+        var alone = TrainingRun.Create(options with { BaseWeights = null, Epochs = 1 }, Path.Combine(Root, "runs")).Run(new Recorder(messages));
         Assert.Contains(messages, m => m.Contains("only the trained network", StringComparison.Ordinal));
         Assert.All(MtcnnWeights.Read(File.ReadAllBytes(alone.WeightsFile)).Tensors.Keys, k => Assert.StartsWith("rnet.", k, StringComparison.Ordinal));
     }
@@ -205,17 +200,17 @@ public sealed class TrainerTests : IDisposable
     [Fact]
     public void Samples_of_the_wrong_size_and_bad_checkpoints_give_clear_errors()
     {
-        var run = TrainingRun.Create(Options(WriteSamples(24, 16)), Path.Combine(folder, "runs"));
+        var run = TrainingRun.Create(Options(WriteSamples(24, 16)), Path.Combine(Root, "runs"));
         var e = Assert.Throws<InvalidDataException>(() => run.Run());
         Assert.Contains("24x24", e.Message, StringComparison.Ordinal);
         Assert.Contains("pnet trains on 12x12", e.Message, StringComparison.Ordinal);
 
-        var bad = Path.Combine(folder, "bad.ckpt");
+        var bad = Path.Combine(Root, "bad.ckpt");
         File.WriteAllText(bad, "not a checkpoint");
         var c = Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.Read(bad));
         Assert.Contains("bad.ckpt", c.Message, StringComparison.Ordinal);
 
-        var o = Assert.Throws<InvalidDataException>(() => TrainingRun.Open(folder));
+        var o = Assert.Throws<InvalidDataException>(() => TrainingRun.Open(Root));
         Assert.Contains("options.json", o.Message, StringComparison.Ordinal);
     }
 

@@ -32,17 +32,7 @@ public static class FacePointList
     public static FacePointListResult Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EvaluationDataException(path, $"cannot read the landmark list: {e.Message}", e);
-        }
-
-        return Parse(text, path);
+        return Parse(AnnotationText.Read(path, "landmark list"), path);
     }
 
     /// <summary>Parses the text of a list.</summary>

@@ -43,17 +43,7 @@ public static class WiderAnnotationFile
     public static WiderAnnotationResult Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new EvaluationDataException(path, $"cannot read the WIDER FACE box list: {e.Message}", e);
-        }
-
-        return Parse(text, path);
+        return Parse(AnnotationText.Read(path, "WIDER FACE box list"), path);
     }
 
     /// <summary>Parses the text of a box list.</summary>

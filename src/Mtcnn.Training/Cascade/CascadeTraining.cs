@@ -142,12 +142,7 @@ public sealed class CascadeTraining
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
-        {
-            throw new IOException($"{folder}: the folder is not empty; continue an earlier run with --resume {folder}, or choose a new folder");
-        }
-
-        Directory.CreateDirectory(folder);
+        RunFolder.CreateEmpty(folder, "choose a new folder, or continue the earlier run with --resume");
         AtomicFile.WriteText(Path.Combine(folder, OptionsFile), options.ToJson());
         return new CascadeTraining(Path.GetFullPath(folder), options);
     }
@@ -156,25 +151,8 @@ public sealed class CascadeTraining
     /// <param name="folder">Its folder.</param>
     /// <returns>The run with its stored options.</returns>
     /// <exception cref="InvalidDataException">The folder is not a cascade run.</exception>
-    public static CascadeTraining Open(string folder)
-    {
-        var path = Path.Combine(folder, OptionsFile);
-        if (!File.Exists(path))
-        {
-            throw new InvalidDataException($"{folder}: not a cascade run folder ({OptionsFile} is missing)");
-        }
-
-        try
-        {
-            var options = CascadeOptions.FromJson(File.ReadAllText(path));
-            options.Validate();
-            return new CascadeTraining(Path.GetFullPath(folder), options);
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: unreadable options: {e.Message}", e);
-        }
-    }
+    public static CascadeTraining Open(string folder) =>
+        new(Path.GetFullPath(folder), RunFolder.ReadOptions(folder, OptionsFile, "cascade run", CascadeOptions.FromJson, o => o.Validate()));
 
     /// <summary>The sample file of a stage.</summary>
     /// <param name="net">The stage.</param>

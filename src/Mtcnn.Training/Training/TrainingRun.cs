@@ -35,6 +35,53 @@ public interface ITrainingObserver
 /// <param name="Completed">False when the run was cancelled before its last epoch.</param>
 public sealed record TrainingResult(string Folder, IReadOnlyList<EpochMetrics> History, string WeightsFile, bool Completed);
 
+/// <summary>What training and cascade run folders have in common: they start empty and keep their options as JSON.</summary>
+internal static class RunFolder
+{
+    /// <summary>Creates <paramref name="folder"/>, which must be absent or empty.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="advice">What to do instead, for the message (the folder is appended).</param>
+    /// <exception cref="IOException">The folder holds files.</exception>
+    public static void CreateEmpty(string folder, string advice)
+    {
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            throw new IOException($"{folder}: the folder is not empty; {advice} {folder}");
+        }
+
+        Directory.CreateDirectory(folder);
+    }
+
+    /// <summary>Reads and validates the options file of a run folder.</summary>
+    /// <typeparam name="T">The options type.</typeparam>
+    /// <param name="folder">The run folder.</param>
+    /// <param name="fileName">The options file's name.</param>
+    /// <param name="what">What kind of folder it is, for messages.</param>
+    /// <param name="parse">Parses the JSON text.</param>
+    /// <param name="validate">Checks the values (throws <see cref="ArgumentException"/>).</param>
+    /// <returns>The options.</returns>
+    /// <exception cref="InvalidDataException">The file is missing or unreadable.</exception>
+    public static T ReadOptions<T>(string folder, string fileName, string what, Func<string, T> parse, Action<T> validate)
+    {
+        var path = Path.Combine(folder, fileName);
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{folder}: not a {what} folder ({fileName} is missing)");
+        }
+
+        try
+        {
+            var options = parse(File.ReadAllText(path));
+            validate(options);
+            return options;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException($"{path}: unreadable options: {e.Message}", e);
+        }
+    }
+}
+
 /// <summary>
 /// One training run in its folder (<c>runs/train/pnet1</c>, …). The folder holds <c>options.json</c> (the resolved
 /// options), <c>checkpoint.ckpt</c> (after every epoch), <c>metrics.csv</c>, the curves (<c>loss.png</c>,
@@ -83,12 +130,7 @@ public sealed class TrainingRun
         if (name is not null)
         {
             folder = Path.Combine(root, name);
-            if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
-            {
-                throw new IOException($"{folder}: the run folder exists already; pick another --name or use --resume {folder}");
-            }
-
-            Directory.CreateDirectory(folder);
+            RunFolder.CreateEmpty(folder, "pick another --name or use --resume");
         }
         else
         {
@@ -120,27 +162,8 @@ public sealed class TrainingRun
     /// <param name="folder">The run folder.</param>
     /// <returns>The run with its stored options.</returns>
     /// <exception cref="InvalidDataException">The folder holds no or unreadable options.</exception>
-    public static TrainingRun Open(string folder)
-    {
-        var path = Path.Combine(folder, OptionsFile);
-        if (!File.Exists(path))
-        {
-            throw new InvalidDataException($"{folder}: not a training run folder ({OptionsFile} is missing)");
-        }
-
-        TrainOptions options;
-        try
-        {
-            options = TrainOptions.FromJson(File.ReadAllText(path));
-            options.Validate();
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or ArgumentException or IOException)
-        {
-            throw new InvalidDataException($"{path}: unreadable options: {e.Message}", e);
-        }
-
-        return new TrainingRun(Path.GetFullPath(folder), options);
-    }
+    public static TrainingRun Open(string folder) =>
+        new(Path.GetFullPath(folder), RunFolder.ReadOptions(folder, OptionsFile, "training run", TrainOptions.FromJson, o => o.Validate()));
 
     /// <summary>The file name prefix of a net: <c>pnet</c>, <c>rnet</c>, <c>onet</c>.</summary>
     /// <param name="net">The net.</param>
