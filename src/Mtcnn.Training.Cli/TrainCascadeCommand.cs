@@ -28,12 +28,13 @@ internal static class TrainCascadeCommand
         var ohem = new Option<double>("--ohem-ratio") { Description = "Fraction of classification losses kept per batch.", DefaultValueFactory = _ => 0.7 };
         var maxSamples = new Option<string>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all).", DefaultValueFactory = _ => "0,0,0" };
         var minFace = new Option<float>("--mining-min-face-size") { Description = "Smallest face the mining detector looks for.", DefaultValueFactory = _ => 12f };
+        var noMinedLandmarks = new Option<bool>("--no-mined-landmarks") { Description = "Do not reuse mined positive/part crops of landmark faces as landmark samples for R-Net and O-Net." };
         var seed = new Option<int>("--seed") { Description = "Seed of data preparation and training.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Threads for preparation and libtorch (0 = all cores / libtorch default).", DefaultValueFactory = _ => 0 };
 
         var command = new Command("train-cascade", "Prepare samples and train P-Net, R-Net and O-Net in turn, mining hard examples with the stages trained so far; resumable with --resume.")
         {
-            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, epochs, batch, lr, decay, ohem, maxSamples, minFace, seed, threads,
+            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, epochs, batch, lr, decay, ohem, maxSamples, minFace, noMinedLandmarks, seed, threads,
         };
         command.SetAction(pr =>
         {
@@ -76,6 +77,7 @@ internal static class TrainCascadeCommand
                     OhemRatio = pr.GetValue(ohem),
                     MaxSamples = Numbers(pr.GetValue(maxSamples)!, "--max-samples", long.Parse),
                     MiningMinFaceSize = pr.GetValue(minFace),
+                    MinedLandmarks = !pr.GetValue(noMinedLandmarks),
                     Seed = pr.GetValue(seed),
                     Threads = pr.GetValue(threads),
                 };

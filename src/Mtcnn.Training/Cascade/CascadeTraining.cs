@@ -44,6 +44,9 @@ public sealed record CascadeOptions
     /// </summary>
     public int FillNegativesPerImage { get; init; } = 10;
 
+    /// <summary>Reuse mined positive/part crops of landmark faces as landmark samples (see <see cref="DataPreparationOptions.MinedLandmarks"/>).</summary>
+    public bool MinedLandmarks { get; init; } = true;
+
     /// <summary>Seed of data preparation and training.</summary>
     public int Seed { get; init; } = 1;
 
@@ -191,7 +194,7 @@ public sealed class CascadeTraining
                 };
                 if (net != NetKind.PNet)
                 {
-                    prep = prep with { NegativesPerImage = o.FillNegativesPerImage, NearFaceNegatives = o.FillNegativesPerImage / 2 };
+                    prep = prep with { NegativesPerImage = o.FillNegativesPerImage, NearFaceNegatives = o.FillNegativesPerImage / 2, MinedLandmarks = o.MinedLandmarks };
                 }
 
                 var result = DataPreparation.Run(images, prep, p => observer?.OnPreparation(net, p), i => observer?.OnIssue(i), cancellationToken: cancellationToken);
