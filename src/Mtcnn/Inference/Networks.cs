@@ -144,7 +144,7 @@ internal sealed class PNet
 
     /// <summary>First input row and row count that produce output rows <c>[first, first + count)</c> of a level of <paramref name="levelHeight"/> rows.</summary>
     public static (int FirstRow, int Rows) InputRows(int first, int count, int levelHeight) =>
-        (2 * first, Math.Min((2 * (first + count)) + 10, levelHeight - (2 * first)));
+        (2 * first, Math.Min((2 * count) + 10, levelHeight - (2 * first)));
 
     /// <summary>Floats of scratch each of the two ping-pong buffers needs for an input band.</summary>
     public int ScratchSize(int rows, int width)
