@@ -109,6 +109,71 @@ internal static class EvalCommand
         File.WriteAllText(path, text);
     }
 
+    /// <summary>
+    /// The middle of a benchmark verb: either runs the detector over the benchmark (saving the options with the
+    /// detector settings and the weights, with a progress line) or scores existing results (saving only the inputs).
+    /// </summary>
+    /// <typeparam name="T">The evaluation result.</typeparam>
+    /// <param name="setup">The verb's parsed settings.</param>
+    /// <param name="detect">True to run the detector, false to score existing results.</param>
+    /// <param name="inputs">The inputs to record in options.json (the weights are added when detecting).</param>
+    /// <param name="run">Runs the detector: (weights, progress) → result.</param>
+    /// <param name="score">Scores existing results.</param>
+    public static T RunOrScore<T>(BenchmarkSetup setup, bool detect, Dictionary<string, string?> inputs, Func<MtcnnWeights?, IProgress<EvaluationProgress>, T> run, Func<T> score)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (!detect)
+        {
+            SaveOptions(setup.Folder, setup.CommandName, null, inputs);
+            return score();
+        }
+
+        var weights = setup.Detector.LoadWeights(setup.Parse);
+        inputs["weights"] = setup.Parse.GetValue(setup.Detector.Weights);
+        SaveOptions(setup.Folder, setup.CommandName, setup.Options, inputs);
+        ProgressReporter? reporter = null;
+        var progress = Progress(setup.Console, !setup.Quiet, r => reporter = r);
+        var result = run(weights, progress);
+        reporter?.BreakLine();
+        return result;
+    }
+
+    /// <summary>
+    /// The end of a benchmark verb: writes results.json, prints the JSON or the text lines on stdout, and the summary
+    /// on stderr unless --quiet.
+    /// </summary>
+    /// <param name="setup">The verb's parsed settings.</param>
+    /// <param name="json">The results as JSON text.</param>
+    /// <param name="text">The results as lines for people.</param>
+    /// <param name="summary">One line about the run.</param>
+    /// <returns>The exit code.</returns>
+    public static int Report(BenchmarkSetup setup, string json, IEnumerable<string> text, string summary)
+    {
+        ArgumentNullException.ThrowIfNull(setup);
+        ArgumentNullException.ThrowIfNull(text);
+        File.WriteAllText(Path.Combine(setup.Folder, "results.json"), json);
+        if (setup.Json)
+        {
+            setup.Console.Out.Write(json);
+        }
+        else
+        {
+            foreach (var line in text)
+            {
+                setup.Console.Out.WriteLine(line);
+            }
+        }
+
+        setup.Console.Out.Flush();
+        if (!setup.Quiet)
+        {
+            setup.Console.WriteErrorLine($"{CliApp.Name}: {summary}");
+        }
+
+        return ExitCodes.Success;
+    }
+
     /// <summary>Adapts library progress reports to the command's progress line (thread-safe).</summary>
     public static IProgress<EvaluationProgress> Progress(CliConsole console, bool enabled, Action<ProgressReporter> created)
     {
@@ -164,6 +229,47 @@ internal static class EvalCommand
     }
 }
 
+/// <summary>What the benchmark verbs (wider, fddb) parse the same way: detector settings (paper or default), output folder, format, quiet.</summary>
+internal sealed class BenchmarkSetup
+{
+    public BenchmarkSetup(ParseResult parse, CliConsole console, DetectorArguments detector, string name,
+        Option<bool> paper, Option<string> format, Option<bool> quiet, Option<string> output)
+    {
+        Parse = parse;
+        Console = console;
+        Detector = detector;
+        CommandName = "eval " + name;
+        Options = detector.Build(parse, parse.GetValue(paper) ? WiderEvaluator.PaperOptions : DetectorOptions.Default, CommandName);
+        Json = parse.GetValue(format) == "json";
+        Quiet = parse.GetValue(quiet);
+        OutputValue = parse.GetValue(output);
+        Name = name;
+    }
+
+    public ParseResult Parse { get; }
+
+    public CliConsole Console { get; }
+
+    public DetectorArguments Detector { get; }
+
+    public string CommandName { get; }
+
+    public DetectorOptions Options { get; }
+
+    public bool Json { get; }
+
+    public bool Quiet { get; }
+
+    private string? OutputValue { get; }
+
+    private string Name { get; }
+
+    /// <summary>The output folder (created; a fresh runs/eval/NAME when not given). Call after the inputs are checked.</summary>
+    public string Folder => folder ??= EvalCommand.OutputFolder(OutputValue, Name);
+
+    private string? folder;
+}
+
 /// <summary><c>mtcnn eval wider</c>.</summary>
 internal static class EvalWiderCommand
 {
@@ -208,55 +314,29 @@ internal static class EvalWiderCommand
                 throw new UsageException("give --images to run the detector, or --predictions to score existing predictions (not both) (see 'mtcnn eval wider --help')");
             }
 
-            var baseOptions = pr.GetValue(paper) ? WiderEvaluator.PaperOptions : DetectorOptions.Default;
-            var options = detector.Build(pr, baseOptions, "eval wider");
+            var setup = new BenchmarkSetup(pr, console, detector, "wider", paper, format, quiet, output);
             string gtDir = pr.GetValue(gt)!;
             EvalCommand.RequireInput(gtDir, "--gt");
             EvalCommand.RequireInput(imagesDir, "--images");
             EvalCommand.RequireInput(predictionsDir, "--predictions");
-            bool quietRun = pr.GetValue(quiet);
-            string folder = EvalCommand.OutputFolder(pr.GetValue(output), "wider");
-            WiderEvaluationResult result;
-            ProgressReporter? reporter = null;
-            if (imagesDir is not null)
-            {
-                var weights = detector.LoadWeights(pr);
-                EvalCommand.SaveOptions(folder, "eval wider", options, new Dictionary<string, string?> { ["images"] = imagesDir, ["gt"] = gtDir, ["weights"] = pr.GetValue(detector.Weights) });
-                predictionsDir = Path.Combine(folder, "predictions");
-                var progress = EvalCommand.Progress(console, !quietRun, r => reporter = r);
-                result = WiderEvaluator.Run(imagesDir, gtDir, predictionsDir, options, weights, progress);
-                reporter?.BreakLine();
-            }
-            else
-            {
-                EvalCommand.SaveOptions(folder, "eval wider", null, new Dictionary<string, string?> { ["predictions"] = predictionsDir, ["gt"] = gtDir });
-                result = WiderEvaluator.Score(predictionsDir!, gtDir);
-            }
+            string folder = setup.Folder;
+            bool detect = imagesDir is not null;
+            predictionsDir ??= Path.Combine(folder, "predictions"); // detecting: the predictions go into the output folder
+
+            var result = EvalCommand.RunOrScore(
+                setup,
+                detect,
+                detect ? new Dictionary<string, string?> { ["images"] = imagesDir, ["gt"] = gtDir } : new Dictionary<string, string?> { ["predictions"] = predictionsDir, ["gt"] = gtDir },
+                (weights, progress) => WiderEvaluator.Run(imagesDir!, gtDir, predictionsDir, setup.Options, weights, progress),
+                () => WiderEvaluator.Score(predictionsDir, gtDir));
 
             string plot = Path.Combine(folder, "pr.png");
             EvaluationPlots.SavePrecisionRecall(result, plot);
-            File.WriteAllText(Path.Combine(folder, "results.json"), Json(result, predictionsDir!, plot));
-            if (pr.GetValue(format) == "json")
-            {
-                console.Out.Write(Json(result, predictionsDir!, plot));
-            }
-            else
-            {
-                foreach (var s in result.Settings)
-                {
-                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Setting.ToString().ToLowerInvariant(),-7} AP {EvalCommand.Rate(s.AveragePrecision)}  ({s.FaceCount} faces)"));
-                }
-            }
-
-            console.Out.Flush();
-            if (!quietRun)
-            {
-                console.WriteErrorLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{CliApp.Name}: {result.ImageCount} images, {result.PredictionCount} predictions ({predictionsDir}), {result.ImagesWithoutPredictions} images without a prediction file; curves in {plot}"));
-            }
-
-            return ExitCodes.Success;
+            return EvalCommand.Report(
+                setup,
+                Json(result, predictionsDir, plot),
+                result.Settings.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Setting.ToString().ToLowerInvariant(),-7} AP {EvalCommand.Rate(s.AveragePrecision)}  ({s.FaceCount} faces)")),
+                string.Create(CultureInfo.InvariantCulture, $"{result.ImageCount} images, {result.PredictionCount} predictions ({predictionsDir}), {result.ImagesWithoutPredictions} images without a prediction file; curves in {plot}"));
         });
         return command;
     }

@@ -52,54 +52,37 @@ internal static class EvalFddbCommand
                 throw new UsageException("give --images to run the detector, or --detections to score existing detections (see 'mtcnn eval fddb --help')");
             }
 
-            var baseOptions = pr.GetValue(paper) ? WiderEvaluator.PaperOptions : DetectorOptions.Default;
-            var options = detector.Build(pr, baseOptions, "eval fddb");
+            var setup = new BenchmarkSetup(pr, console, detector, "fddb", paper, format, quiet, output);
             string foldsDir = pr.GetValue(folds)!;
             EvalCommand.RequireInput(foldsDir, "--folds");
             EvalCommand.RequireInput(imagesDir, "--images");
             EvalCommand.RequireInput(detectionsPath, "--detections", fileAllowed: true);
-            bool quietRun = pr.GetValue(quiet);
-            string folder = EvalCommand.OutputFolder(pr.GetValue(output), "fddb");
-            FddbResult result;
-            if (detectionsPath is null)
-            {
-                var weights = detector.LoadWeights(pr);
-                EvalCommand.SaveOptions(folder, "eval fddb", options, new Dictionary<string, string?> { ["images"] = imagesDir, ["folds"] = foldsDir, ["weights"] = pr.GetValue(detector.Weights) });
-                ProgressReporter? reporter = null;
-                var progress = EvalCommand.Progress(console, !quietRun, r => reporter = r);
-                result = FddbEvaluator.Run(imagesDir!, foldsDir, folder, options, weights, progress);
-                reporter?.BreakLine();
-            }
-            else
-            {
-                EvalCommand.SaveOptions(folder, "eval fddb", null, new Dictionary<string, string?> { ["detections"] = detectionsPath, ["folds"] = foldsDir, ["images"] = imagesDir });
-                result = FddbEvaluator.Score(detectionsPath, foldsDir, imagesDir);
-                FddbFiles.WriteRoc(Path.Combine(folder, "DiscROC.txt"), result.Discrete);
-                FddbFiles.WriteRoc(Path.Combine(folder, "ContROC.txt"), result.Continuous);
-            }
+            string folder = setup.Folder;
+            var result = EvalCommand.RunOrScore(
+                setup,
+                detectionsPath is null,
+                detectionsPath is null
+                    ? new Dictionary<string, string?> { ["images"] = imagesDir, ["folds"] = foldsDir }
+                    : new Dictionary<string, string?> { ["detections"] = detectionsPath, ["folds"] = foldsDir, ["images"] = imagesDir },
+                (weights, progress) => FddbEvaluator.Run(imagesDir!, foldsDir, folder, setup.Options, weights, progress),
+                () =>
+                {
+                    var scored = FddbEvaluator.Score(detectionsPath!, foldsDir, imagesDir);
+                    FddbFiles.WriteRoc(Path.Combine(folder, "DiscROC.txt"), scored.Discrete);
+                    FddbFiles.WriteRoc(Path.Combine(folder, "ContROC.txt"), scored.Continuous);
+                    return scored;
+                });
 
             string plot = Path.Combine(folder, "roc.png");
             EvaluationPlots.SaveRoc(result, plot);
-            File.WriteAllText(Path.Combine(folder, "results.json"), Json(result, plot));
-            if (pr.GetValue(format) == "json")
-            {
-                console.Out.Write(Json(result, plot));
-            }
-            else
-            {
-                console.Out.WriteLine($"discrete   TPR {EvalCommand.Rate(result.DiscreteTruePositiveRateAt1000)} at 1000 false positives");
-                console.Out.WriteLine($"continuous TPR {EvalCommand.Rate(result.ContinuousTruePositiveRateAt1000)} at 1000 false positives");
-            }
-
-            console.Out.Flush();
-            if (!quietRun)
-            {
-                console.WriteErrorLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{CliApp.Name}: {result.ImageCount} images, {result.FaceCount} faces, {result.DetectionCount} detections, {result.ImagesWithoutDetections} images without detections; ROC in {plot}"));
-            }
-
-            return ExitCodes.Success;
+            return EvalCommand.Report(
+                setup,
+                Json(result, plot),
+                [
+                    $"discrete   TPR {EvalCommand.Rate(result.DiscreteTruePositiveRateAt1000)} at 1000 false positives",
+                    $"continuous TPR {EvalCommand.Rate(result.ContinuousTruePositiveRateAt1000)} at 1000 false positives",
+                ],
+                string.Create(CultureInfo.InvariantCulture, $"{result.ImageCount} images, {result.FaceCount} faces, {result.DetectionCount} detections, {result.ImagesWithoutDetections} images without detections; ROC in {plot}"));
         });
         return command;
     }
