@@ -18,6 +18,43 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length > 1 && args[0] == "layers")
+        {
+            var wh = args[1].Split('x');
+            LayerProbe.Run(int.Parse(wh[0], CultureInfo.InvariantCulture), int.Parse(wh[1], CultureInfo.InvariantCulture),
+                args.Length > 2 ? float.Parse(args[2], CultureInfo.InvariantCulture) : 20f);
+            return 0;
+        }
+
+        if (args.Length > 1 && args[0] == "photos")
+        {
+            var wh = args[1].Split('x');
+            PhotoProbe.Run(int.Parse(wh[0], CultureInfo.InvariantCulture), int.Parse(wh[1], CultureInfo.InvariantCulture),
+                args.Length > 2 ? float.Parse(args[2], CultureInfo.InvariantCulture) : 20f,
+                args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1,
+                args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 5);
+            return 0;
+        }
+
+        if (args.Length > 2 && args[0] == "loop")
+        {
+            // loop SIZE PHOTO [seconds] [min face]: detects one photo again and again on one thread (for a profiler).
+            var wh = args[1].Split('x');
+            int w = int.Parse(wh[0], CultureInfo.InvariantCulture), h = int.Parse(wh[1], CultureInfo.InvariantCulture);
+            var img = BenchImages.Load(BenchImages.Sources()[int.Parse(args[2], CultureInfo.InvariantCulture)], w, h);
+            var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = 1, MinFaceSize = args.Length > 4 ? float.Parse(args[4], CultureInfo.InvariantCulture) : 20f });
+            var sw = Stopwatch.StartNew();
+            int n = 0;
+            while (sw.Elapsed.TotalSeconds < (args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 10))
+            {
+                det.Detect(img);
+                n++;
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n} detections, {sw.Elapsed.TotalMilliseconds / n:F2} ms each"));
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "chunks")
         {
             ChunkProbe.Run();

@@ -262,6 +262,7 @@ internal sealed class CascadeRunner
             long wanted = Math.Max((cost + target - 1) / target, byMemory);
             int bands = (int)Math.Clamp(wanted, 1, Math.Max(1, lv.OutHeight / MinBandRows));
             int bandRows = (lv.OutHeight + bands - 1) / bands;
+            bandRows += bandRows & 1; // even starts: P-Net's Winograd tiles then line up with the whole level's
             for (int r = 0; r < lv.OutHeight; r += bandRows)
             {
                 int rows = Math.Min(bandRows, lv.OutHeight - r);
@@ -386,12 +387,14 @@ internal sealed class CascadeRunner
             }
         }
 
-        int chunks = (n + CropChunk - 1) / CropChunk;
+        // Several chunks per thread so that threads finish together even when few candidates remain.
+        int chunk = degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
+        int chunks = (n + chunk - 1) / chunk;
         float[] outputs = ctx.StageOutputs;
         int size = net.InputSize;
         ForEach(chunks, degree, (c, ws) =>
         {
-            int first = c * CropChunk, count = Math.Min(CropChunk, n - first);
+            int first = c * chunk, count = Math.Min(chunk, n - first);
             Span<float> crops = ws.Input(count * net.InputLength);
             Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
             for (int k = 0; k < count; k++)

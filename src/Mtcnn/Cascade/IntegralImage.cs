@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Mtcnn.Cascade;
 
 /// <summary>
@@ -26,7 +28,7 @@ internal sealed class IntegralImage : ImageResampler
     {
         Width = width;
         Height = height;
-        long needed = (long)(width + 1) * (height + 1) * 3;
+        long needed = ((long)(width + 1) * (height + 1) * 3) + 1; // +1: Resample reads 4 entries per pixel
         if (table.Length < needed)
         {
             table = new uint[needed];
@@ -76,7 +78,7 @@ internal sealed class IntegralImage : ImageResampler
     }
 
     /// <summary>Ints of scratch <see cref="Resample"/> needs for an output <paramref name="outWidth"/> pixels wide.</summary>
-    public override int ScratchInts(int outWidth) => outWidth * 3;
+    public override int ScratchInts(int outWidth) => outWidth * 4;
 
     /// <summary>
     /// Window bounds of area resampling <paramref name="inLength"/> samples (starting at <paramref name="origin"/>)
@@ -101,30 +103,69 @@ internal sealed class IntegralImage : ImageResampler
     /// <paramref name="regionWidth"/> x <paramref name="regionHeight"/> of the image, zero outside the image) as
     /// channels-last floats <c>(mean - offset) * scale</c>.
     /// </summary>
-    public override void Resample(int x0, int y0, int regionWidth, int regionHeight, int outWidth, int outHeight, int firstRow, int rows,
+    public override unsafe void Resample(int x0, int y0, int regionWidth, int regionHeight, int outWidth, int outHeight, int firstRow, int rows,
         float offset, float scale, Span<float> destination, Span<int> scratch)
     {
+        if (scratch.Length < ScratchInts(outWidth) || destination.Length < rows * outWidth * 3)
+        {
+            throw new ArgumentException("Resample scratch or destination is too small.");
+        }
+
         Span<int> xs = scratch[..outWidth], xe = scratch.Slice(outWidth, outWidth), xc = scratch.Slice(2 * outWidth, outWidth);
+        Span<float> inv = System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(scratch.Slice(3 * outWidth, outWidth));
         Windows(x0, regionWidth, outWidth, Width, xs, xe, xc);
         int rl = RowLength;
-        ReadOnlySpan<uint> t = table;
-        for (int r = 0; r < rows; r++)
+        int lastCount = -1;
+        var vOffset = Vector128.Create(offset);
+        var vScale = Vector128.Create(scale);
+        fixed (uint* t = table)
+        fixed (int* pxs = xs, pxe = xe)
+        fixed (float* pinv = inv, pdst = destination)
         {
-            int i = firstRow + r;
-            long ys = (long)i * regionHeight / outHeight;
-            long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
-            int rowCount = (int)(ye - ys);
-            int top = (int)Math.Clamp(y0 + ys, 0, Height), bottom = (int)Math.Clamp(y0 + ye, 0, Height);
-            ReadOnlySpan<uint> tTop = t.Slice(top * rl, rl), tBottom = t.Slice(bottom * rl, rl);
-            Span<float> dst = destination.Slice(r * outWidth * 3, outWidth * 3);
-            for (int j = 0; j < outWidth; j++)
+            for (int r = 0; r < rows; r++)
             {
-                int a = xs[j] * 3, b = xe[j] * 3;
-                float inv = 1f / (rowCount * xc[j]);
-                for (int c = 0; c < 3; c++)
+                int i = firstRow + r;
+                long ys = (long)i * regionHeight / outHeight;
+                long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
+                int rowCount = (int)(ye - ys);
+                if (rowCount != lastCount)
                 {
-                    uint sum = unchecked(tBottom[b + c] - tBottom[a + c] - tTop[b + c] + tTop[a + c]);
-                    dst[(j * 3) + c] = ((sum * inv) - offset) * scale;
+                    // The same reciprocal as dividing pixel by pixel: 1 / (rows * columns) of each window.
+                    for (int j = 0; j < outWidth; j++)
+                    {
+                        pinv[j] = 1f / (rowCount * xc[j]);
+                    }
+
+                    lastCount = rowCount;
+                }
+
+                int top = (int)Math.Clamp(y0 + ys, 0, Height), bottom = (int)Math.Clamp(y0 + ye, 0, Height);
+                uint* tTop = t + ((long)top * rl), tBottom = t + ((long)bottom * rl);
+                float* dst = pdst + ((long)r * outWidth * 3);
+
+                // Four lanes per pixel (the fourth belongs to the next pixel and is overwritten by it); the last
+                // pixel of the row goes one channel at a time so nothing is written past the row.
+                int j0 = 0;
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    for (; j0 < outWidth - 1; j0++)
+                    {
+                        int a = pxs[j0] * 3, b = pxe[j0] * 3;
+                        var sum = Vector128.Load(tBottom + b) - Vector128.Load(tBottom + a) - Vector128.Load(tTop + b) + Vector128.Load(tTop + a);
+                        var mean = Vector128.ConvertToSingle(sum) * Vector128.Create(pinv[j0]);
+                        ((mean - vOffset) * vScale).Store(dst + (j0 * 3));
+                    }
+                }
+
+                for (int j = j0; j < outWidth; j++)
+                {
+                    int a = pxs[j] * 3, b = pxe[j] * 3;
+                    float f = pinv[j];
+                    for (int c = 0; c < 3; c++)
+                    {
+                        uint sum = unchecked(tBottom[b + c] - tBottom[a + c] - tTop[b + c] + tTop[a + c]);
+                        dst[(j * 3) + c] = ((sum * f) - offset) * scale;
+                    }
                 }
             }
         }

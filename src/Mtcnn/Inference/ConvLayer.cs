@@ -83,7 +83,22 @@ internal sealed class ConvLayer
                 alpha[o] = preluSlopes.Length == 1 ? preluSlopes[0] : preluSlopes[o];
             }
         }
+
+        if (WinogradConv.Pays(k, cin))
+        {
+            Winograd = new WinogradConv(weightOihw, biasValues, preluSlopes, hasPrelu, cout, cin, inputChannelStride, level);
+        }
     }
+
+    /// <summary>
+    /// The same layer prepared for Winograd's F(2x2, 3x3) where that is cheaper (3x3 kernels with enough input
+    /// channels), else null. Networks use it for whole maps; <see cref="Forward(ReadOnlySpan{float}, Span{float}, int, int, int)"/>
+    /// always computes directly.
+    /// </summary>
+    public WinogradConv? Winograd { get; }
+
+    /// <summary>Floats of scratch <see cref="Winograd"/> needs (0 without it).</summary>
+    public int WinogradScratch => Winograd?.ScratchSize ?? 0;
 
     /// <summary>The kernel family the weights are packed for.</summary>
     public SimdLevel Level { get; }

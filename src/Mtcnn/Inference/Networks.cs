@@ -147,7 +147,13 @@ internal sealed class PNet
         (2 * first, Math.Min((2 * count) + 10, levelHeight - (2 * first)));
 
     /// <summary>Floats of scratch each of the two ping-pong buffers needs for an input band.</summary>
-    public int ScratchSize(int rows, int width)
+    /// <remarks>The last <see cref="WinogradScratch"/> floats of each buffer serve the Winograd layers; the maps
+    /// never reach them.</remarks>
+    public int ScratchSize(int rows, int width) => MapSize(rows, width) + WinogradScratch;
+
+    private int WinogradScratch => Math.Max(Conv2.WinogradScratch, Conv3.WinogradScratch);
+
+    private int MapSize(int rows, int width)
     {
         long c1 = (long)(rows - 2) * width * Conv1.OutputChannelStride;
         int hp = MaxPool.OutputSize(rows - 2, 2, 2, CeilPooling), wp = MaxPool.OutputSize(width - 2, 2, 2, CeilPooling);
@@ -158,20 +164,36 @@ internal sealed class PNet
     /// <summary>
     /// Runs the net on an input band (channels-last, 3 floats a pixel, rows <paramref name="width"/> pixels apart).
     /// Returns the output map in <paramref name="a"/>: position (i, j) at <c>(i * RowPixels + j) * Head.OutputChannelStride</c>.
+    /// Bands that start at even output rows give bit for bit the rows of the whole level.
     /// </summary>
     public (int H, int W, int RowPixels) Forward(ReadOnlySpan<float> input, int rows, int width, Span<float> a, Span<float> b)
     {
+        int map = MapSize(rows, width), ws = WinogradScratch;
         int h1 = rows - 2, w1 = width - 2;
         Conv1.Forward(input, a, 0, ((h1 - 1) * width) + w1, width);
         int hp = MaxPool.OutputSize(h1, 2, 2, CeilPooling), wp = MaxPool.OutputSize(w1, 2, 2, CeilPooling);
         MaxPool.Forward(a, h1, w1, width, Conv1.OutputChannelStride, 2, 2, CeilPooling, b, Level);
         int h2 = hp - 2, w2 = wp - 2;
-        Conv2.Forward(b, a, 0, ((h2 - 1) * wp) + w2, wp);
+        Conv(Conv2, b, a, hp, wp, a.Slice(map, ws));
         int h3 = h2 - 2, w3 = w2 - 2;
         int n3 = ((h3 - 1) * wp) + w3;
-        Conv3.Forward(a, b, 0, n3, wp);
+        Conv(Conv3, a, b, h2, w2, b.Slice(map, ws), wp);
         Head.Forward(b, a, 0, n3, wp);
         return (h3, w3, wp);
+    }
+
+    // A 3x3 layer over a map of h x w valid pixels whose rows are 'row' pixels apart (default: w).
+    private static void Conv(ConvLayer layer, ReadOnlySpan<float> input, Span<float> output, int h, int w, Span<float> scratch, int row = 0)
+    {
+        row = row == 0 ? w : row;
+        if (layer.Winograd is { } fast)
+        {
+            fast.Forward(input, output, h, w, row, scratch);
+        }
+        else
+        {
+            layer.Forward(input, output, 0, ((h - 3) * row) + w - 2, row);
+        }
     }
 }
 
@@ -186,6 +208,8 @@ internal sealed class CropNet
     private readonly int[] headOutputs;
     private readonly int flatH;
     private readonly int flatW;
+    private readonly int mapSize;
+    private readonly int winogradScratch;
 
     public CropNet(MtcnnWeights weights, string net, SimdLevel level, bool ceilPooling, int inputSize,
         (string Name, int PoolKernel, int PoolStride)[] convSpec, string dense, string densePrelu, string[] heads)
@@ -220,7 +244,9 @@ internal sealed class CropNet
 
         flatH = flatW = size;
         FlatLength = size * size * stride;
-        ScratchPerCrop = (int)scratch;
+        mapSize = (int)scratch;
+        winogradScratch = convs.Max(c => c.Conv.WinogradScratch);
+        ScratchPerCrop = mapSize + winogradScratch;
 
         // The first fully connected layer is stored for a C-H-W flatten; the features here are H-W-C with a padded
         // channel stride, so reorder its columns once (zeros for padding lanes).
@@ -275,7 +301,7 @@ internal sealed class CropNet
     /// <summary>Features per crop entering the first fully connected layer.</summary>
     public int FlatLength { get; }
 
-    /// <summary>Floats each of the two ping-pong buffers needs for one crop.</summary>
+    /// <summary>Floats each of the two ping-pong buffers needs for one crop (the Winograd layers use the tail).</summary>
     public int ScratchPerCrop { get; }
 
     public ConvLayer Dense { get; }
@@ -307,7 +333,15 @@ internal sealed class CropNet
                 var (conv, pk, ps) = convs[l];
                 int outSize = size - conv.K + 1;
                 Span<float> convOut = srcInA ? b : a;
-                conv.Forward(src, convOut, positions[l], row);
+                if (conv.Winograd is { } fast)
+                {
+                    fast.Forward(src, convOut, size, size, row, convOut.Slice(mapSize, winogradScratch));
+                }
+                else
+                {
+                    conv.Forward(src, convOut, positions[l], row);
+                }
+
                 if (pk > 0)
                 {
                     Span<float> poolOut = srcInA ? a : b;

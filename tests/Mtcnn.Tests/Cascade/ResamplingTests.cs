@@ -38,7 +38,7 @@ public sealed class ResamplingTests
         var ii = new IntegralImage();
         ii.Build(img, w, h, w * 3, PixelFormat.Rgb24, bgr: false);
         var dst = new float[ow * oh * 3];
-        ii.Resample(x0, y0, rw, rh, ow, oh, 0, oh, 127.5f, 0.0078125f, dst, new int[ow * 3]);
+        ii.Resample(x0, y0, rw, rh, ow, oh, 0, oh, 127.5f, 0.0078125f, dst, new int[ii.ScratchInts(ow)]);
         for (int i = 0; i < oh; i++)
         {
             for (int j = 0; j < ow; j++)
@@ -53,7 +53,7 @@ public sealed class ResamplingTests
 
         // A band of rows equals the same rows of the whole output.
         var band = new float[ow * 3 * 3];
-        ii.Resample(x0, y0, rw, rh, ow, oh, 2, 3, 127.5f, 0.0078125f, band, new int[ow * 3]);
+        ii.Resample(x0, y0, rw, rh, ow, oh, 2, 3, 127.5f, 0.0078125f, band, new int[ii.ScratchInts(ow)]);
         Assert.Equal(dst.AsSpan(2 * ow * 3, 3 * ow * 3).ToArray(), band);
     }
 
@@ -64,7 +64,7 @@ public sealed class ResamplingTests
         var ii = new IntegralImage();
         ii.Build(px, 1, 1, 3, PixelFormat.Rgb24, bgr: true);
         var dst = new float[3];
-        ii.Resample(0, 0, 1, 1, 1, 1, 0, 1, 0, 1, dst, new int[3]);
+        ii.Resample(0, 0, 1, 1, 1, 1, 0, 1, 0, 1, dst, new int[ii.ScratchInts(1)]);
         Assert.Equal([30f, 20f, 10f], dst);
     }
 

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using Mtcnn.Cascade;
+using Mtcnn.Inference;
+
+namespace Mtcnn.Benchmarks;
+
+/// <summary>
+/// Single-thread CPU time of each P-Net step summed over a whole pyramid (resampling, each layer, pooling), next to
+/// the detector's P-Net stage, to show how much of the stage is outside the network.
+/// </summary>
+internal static class LayerProbe
+{
+    public static void Run(int width, int height, float minFace)
+    {
+        var img = BenchImages.Load(BenchImages.Sources()[0], width, height);
+        var nets = new Networks(MtcnnWeights.Default, Simd.Best);
+        var p = nets.P;
+        var ii = new IntegralImage();
+        var levels = new List<PyramidLevel>();
+        var options = new DetectorOptions { MinFaceSize = minFace, MaxDegreeOfParallelism = 1, LastStage = CascadeStage.PNet };
+        ii.Build(img.Pixels.Span, width, height, img.Stride, img.Format, false);
+        CascadeRunner.PlanPyramid(height, width, options, levels, p);
+        int maxW = levels[0].Width, maxH = levels[0].Height;
+        var inputs = levels.Select(lv => new float[lv.Width * lv.Height * 3]).ToArray();
+        var ints = new int[Math.Max(maxW, maxH) * 4];
+        var a = new float[p.ScratchSize(maxH, maxW)];
+        var b = new float[a.Length];
+        var c1 = levels.Select(lv => new float[p.ScratchSize(lv.Height, lv.Width)]).ToArray();
+        var pooled = levels.Select(lv => new float[p.ScratchSize(lv.Height, lv.Width)]).ToArray();
+        var c2 = levels.Select(lv => new float[p.ScratchSize(lv.Height, lv.Width)]).ToArray();
+        var c3 = levels.Select(lv => new float[p.ScratchSize(lv.Height, lv.Width)]).ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{width}x{height} min face {minFace}: {levels.Count} levels, {levels.Sum(l => (long)l.Width * l.Height)} pyramid pixels, level 0 {levels[0].Width}x{levels[0].Height}"));
+        Time("integral image", () => ii.Build(img.Pixels.Span, width, height, img.Stride, img.Format, false));
+        Time("resample", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                ii.Resample(0, 0, width, height, lv.Width, lv.Height, 0, lv.Height, 127.5f, 0.0078125f, inputs[l], ints);
+            }
+        });
+        Time("conv1", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                int h1 = lv.Height - 2, w1 = lv.Width - 2;
+                p.Conv1.Forward(inputs[l], c1[l], 0, ((h1 - 1) * lv.Width) + w1, lv.Width);
+            }
+        });
+        Time("pool", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                MaxPool.Forward(c1[l], lv.Height - 2, lv.Width - 2, lv.Width, p.Conv1.OutputChannelStride, 2, 2, true, pooled[l], Simd.Best);
+            }
+        });
+        Time("conv2", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
+                p.Conv2.Forward(pooled[l], c2[l], 0, ((hp - 3) * wp) + wp - 2, wp);
+            }
+        });
+        Time("conv3", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
+                p.Conv3.Forward(c2[l], c3[l], 0, ((hp - 5) * wp) + wp - 4, wp);
+            }
+        });
+        Time("head", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                var lv = levels[l];
+                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
+                p.Head.Forward(c3[l], c2[l], 0, ((hp - 5) * wp) + wp - 4, wp);
+            }
+        });
+        Time("forward (whole levels)", () =>
+        {
+            for (int l = 0; l < levels.Count; l++)
+            {
+                p.Forward(inputs[l], levels[l].Height, levels[l].Width, a, b);
+            }
+        });
+        var det = new FaceDetector(options);
+        int cands = 0;
+        Time("detector P-Net stage", () => cands = det.Detect(img).PNetCandidates.Count);
+        Console.WriteLine($"candidates after P-Net: {cands}");
+    }
+
+    private static void Time(string name, Action action)
+    {
+        action();
+        var cpu0 = Environment.CpuUsage.UserTime;
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        while (sw.ElapsedMilliseconds < 1500)
+        {
+            action();
+            n++;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-24} {(Environment.CpuUsage.UserTime - cpu0).TotalMilliseconds / n,8:F3} ms CPU"));
+    }
+}

@@ -1,0 +1,91 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Mtcnn.Inference;
+
+/// <summary>
+/// The few vector operations the data-movement kernels (Winograd transforms) need, over one vector type. Kernels are
+/// written once as generic methods over a struct implementing this; the JIT specialises and inlines each width.
+/// </summary>
+internal unsafe interface IVectorOps<TVector>
+    where TVector : struct
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Width { get; }
+
+    static abstract TVector Load(float* p);
+
+    static abstract void Store(float* p, TVector v);
+
+    static abstract TVector Add(TVector a, TVector b);
+
+    static abstract TVector Subtract(TVector a, TVector b);
+
+    /// <summary>PReLU: <c>max(x, 0) + slope * min(x, 0)</c>.</summary>
+    static abstract TVector Prelu(TVector x, TVector slope);
+}
+
+/// <summary>512-bit vectors (16 floats).</summary>
+internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
+{
+    public static int Width => 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* p) => Vector512.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector512<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
+        Vector512.FusedMultiplyAdd(Vector512.Min(x, Vector512<float>.Zero), slope, Vector512.Max(x, Vector512<float>.Zero));
+}
+
+/// <summary>256-bit vectors (8 floats).</summary>
+internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
+{
+    public static int Width => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* p) => Vector256.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector256<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
+        Vector256.FusedMultiplyAdd(Vector256.Min(x, Vector256<float>.Zero), slope, Vector256.Max(x, Vector256<float>.Zero));
+}
+
+/// <summary>Plain floats: the scalar reference path.</summary>
+internal readonly unsafe struct OpsScalar : IVectorOps<float>
+{
+    public static int Width => 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(float* p) => *p;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, float v) => *p = v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float a, float b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float a, float b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Prelu(float x, float slope) => x < 0 ? x * slope : x;
+}
