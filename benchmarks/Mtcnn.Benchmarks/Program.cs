@@ -42,7 +42,7 @@ internal static class Program
             var wh = args[1].Split('x');
             int w = int.Parse(wh[0], CultureInfo.InvariantCulture), h = int.Parse(wh[1], CultureInfo.InvariantCulture);
             var img = BenchImages.Load(BenchImages.Sources()[int.Parse(args[2], CultureInfo.InvariantCulture)], w, h);
-            var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = 1, MinFaceSize = args.Length > 4 ? float.Parse(args[4], CultureInfo.InvariantCulture) : 20f });
+            var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = 1, MinFaceSize = args.Length > 4 ? float.Parse(args[4], CultureInfo.InvariantCulture) : 20f, LastStage = args.Length > 5 ? Enum.Parse<CascadeStage>(args[5]) : CascadeStage.ONet });
             var sw = Stopwatch.StartNew();
             int n = 0;
             while (sw.Elapsed.TotalSeconds < (args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 10))
@@ -52,6 +52,12 @@ internal static class Program
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n} detections, {sw.Elapsed.TotalMilliseconds / n:F2} ms each"));
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] == "resample")
+        {
+            ResampleProbe.Run();
             return 0;
         }
 

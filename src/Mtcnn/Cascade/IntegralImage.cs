@@ -24,7 +24,7 @@ internal sealed class IntegralImage : ImageResampler
     /// Builds the table for the pixels. <paramref name="bgr"/> selects the channel order of the
     /// output (false: R, G, B as the original nets expect).
     /// </summary>
-    public override void Build(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, bool bgr)
+    public override unsafe void Build(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, bool bgr)
     {
         Width = width;
         Height = height;
@@ -35,43 +35,52 @@ internal sealed class IntegralImage : ImageResampler
         }
 
         int bpp = ImageData.BytesPerPixelOf(format);
+        if (width < 0 || height < 0 || (height > 0 && pixels.Length < ((long)(height - 1) * stride) + ((long)width * bpp)))
+        {
+            throw new ArgumentException($"{width}x{height} pixels of {bpp} bytes with rows {stride} bytes apart need more than the {pixels.Length} bytes given.", nameof(pixels));
+        }
+
         bool srcBgr = format is PixelFormat.Bgr24 or PixelFormat.Bgra32;
         bool swap = format != PixelFormat.Gray8 && srcBgr != bgr;
         int c0 = swap ? 2 : 0, c2 = swap ? 0 : 2;
         int rl = RowLength;
         Array.Clear(table, 0, rl);
-        for (int y = 0; y < height; y++)
+        fixed (byte* px = pixels)
+        fixed (uint* t = table)
         {
-            ReadOnlySpan<byte> row = pixels.Slice(y * stride, width * bpp);
-            Span<uint> prev = table.AsSpan(y * rl, rl);
-            Span<uint> cur = table.AsSpan((y + 1) * rl, rl);
-            cur[0] = cur[1] = cur[2] = 0;
-            uint s0 = 0, s1 = 0, s2 = 0;
-            if (bpp == 1)
+            for (int y = 0; y < height; y++)
             {
-                for (int x = 0; x < width; x++)
+                byte* row = px + ((long)y * stride);
+                uint* prev = t + ((long)y * rl);
+                uint* cur = prev + rl;
+                cur[0] = cur[1] = cur[2] = 0;
+                uint s0 = 0, s1 = 0, s2 = 0;
+                if (bpp == 1)
                 {
-                    uint v = row[x];
-                    s0 += v;
-                    s1 += v;
-                    s2 += v;
-                    int o = (x + 1) * 3;
-                    cur[o] = unchecked(prev[o] + s0);
-                    cur[o + 1] = unchecked(prev[o + 1] + s1);
-                    cur[o + 2] = unchecked(prev[o + 2] + s2);
+                    for (int x = 0; x < width; x++)
+                    {
+                        uint v = row[x];
+                        s0 += v;
+                        uint* o = cur + ((x + 1) * 3);
+                        uint* p = prev + ((x + 1) * 3);
+                        o[0] = unchecked(p[0] + s0);
+                        o[1] = unchecked(p[1] + s0);
+                        o[2] = unchecked(p[2] + s0);
+                    }
                 }
-            }
-            else
-            {
-                for (int x = 0, i = 0; x < width; x++, i += bpp)
+                else
                 {
-                    s0 += row[i + c0];
-                    s1 += row[i + 1];
-                    s2 += row[i + c2];
-                    int o = (x + 1) * 3;
-                    cur[o] = unchecked(prev[o] + s0);
-                    cur[o + 1] = unchecked(prev[o + 1] + s1);
-                    cur[o + 2] = unchecked(prev[o + 2] + s2);
+                    byte* q = row;
+                    uint* o = cur + 3, p = prev + 3;
+                    for (int x = 0; x < width; x++, q += bpp, o += 3, p += 3)
+                    {
+                        s0 += q[c0];
+                        s1 += q[1];
+                        s2 += q[c2];
+                        o[0] = unchecked(p[0] + s0);
+                        o[1] = unchecked(p[1] + s1);
+                        o[2] = unchecked(p[2] + s2);
+                    }
                 }
             }
         }
@@ -87,14 +96,45 @@ internal sealed class IntegralImage : ImageResampler
     /// </summary>
     public static void Windows(int origin, int inLength, int outLength, int limit, Span<int> start, Span<int> end, Span<int> counts)
     {
+        // floor(i * in / out) and ceil((i + 1) * in / out) stepped as quotient and remainder: no division per window.
+        long step = inLength / outLength, rem = inLength % outLength;
+        long qs = 0, rs = 0;
+        long qe = ((long)inLength + outLength - 1) / outLength, re = ((long)inLength + outLength - 1) % outLength;
         for (int i = 0; i < outLength; i++)
         {
-            long s = (long)i * inLength / outLength;
-            long e = (((long)(i + 1) * inLength) + outLength - 1) / outLength;
-            counts[i] = (int)(e - s);
-            start[i] = (int)Math.Clamp(origin + s, 0, limit);
-            end[i] = (int)Math.Clamp(origin + e, 0, limit);
+            counts[i] = (int)(qe - qs);
+            start[i] = (int)Math.Clamp(origin + qs, 0, limit);
+            end[i] = (int)Math.Clamp(origin + qe, 0, limit);
+            qs += step;
+            rs += rem;
+            if (rs >= outLength)
+            {
+                rs -= outLength;
+                qs++;
+            }
+
+            qe += step;
+            re += rem;
+            if (re >= outLength)
+            {
+                re -= outLength;
+                qe++;
+            }
         }
+    }
+
+    // 1 / n for window areas up to this size, so that a pixel's reciprocal is a lookup (the same float as 1f / n).
+    private static readonly float[] Reciprocals = BuildReciprocals(1 << 16);
+
+    private static float[] BuildReciprocals(int n)
+    {
+        var r = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            r[i] = 1f / i;
+        }
+
+        return r;
     }
 
     /// <summary>
@@ -113,6 +153,7 @@ internal sealed class IntegralImage : ImageResampler
 
         Span<int> xs = scratch[..outWidth], xe = scratch.Slice(outWidth, outWidth), xc = scratch.Slice(2 * outWidth, outWidth);
         Span<float> inv = System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(scratch.Slice(3 * outWidth, outWidth));
+        float[] reciprocals = Reciprocals;
         Windows(x0, regionWidth, outWidth, Width, xs, xe, xc);
         int rl = RowLength;
         int lastCount = -1;
@@ -133,7 +174,8 @@ internal sealed class IntegralImage : ImageResampler
                     // The same reciprocal as dividing pixel by pixel: 1 / (rows * columns) of each window.
                     for (int j = 0; j < outWidth; j++)
                     {
-                        pinv[j] = 1f / (rowCount * xc[j]);
+                        int area = rowCount * xc[j];
+                        pinv[j] = (uint)area < (uint)reciprocals.Length ? reciprocals[area] : 1f / area;
                     }
 
                     lastCount = rowCount;

@@ -170,9 +170,18 @@ internal sealed class PNet
     {
         int map = MapSize(rows, width), ws = WinogradScratch;
         int h1 = rows - 2, w1 = width - 2;
-        Conv1.Forward(input, a, 0, ((h1 - 1) * width) + w1, width);
         int hp = MaxPool.OutputSize(h1, 2, 2, CeilPooling), wp = MaxPool.OutputSize(w1, 2, 2, CeilPooling);
-        MaxPool.Forward(a, h1, w1, width, Conv1.OutputChannelStride, 2, 2, CeilPooling, b, Level);
+
+        // conv1 and its pooling go two conv rows at a time through a small buffer that stays in the cache, rather
+        // than through a full-size map (16 floats a pixel: tens of MB for a large level) written and read back.
+        int c1 = Conv1.OutputChannelStride;
+        for (int py = 0; py < hp; py++)
+        {
+            int y0 = 2 * py, n = Math.Min(2, h1 - y0);
+            Conv1.Forward(input[(y0 * width * 3)..], a, 0, ((n - 1) * width) + w1, width);
+            MaxPool.Forward(a, n, w1, width, c1, 2, 2, CeilPooling, b.Slice(py * wp * c1, wp * c1), Level);
+        }
+
         int h2 = hp - 2, w2 = wp - 2;
         Conv(Conv2, b, a, hp, wp, a.Slice(map, ws));
         int h3 = h2 - 2, w3 = w2 - 2;

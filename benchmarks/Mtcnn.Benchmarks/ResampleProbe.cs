@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Globalization;
+using Mtcnn.Cascade;
+
+namespace Mtcnn.Benchmarks;
+
+/// <summary>CPU time of area-resampling crops (24x24 and 48x48 from boxes of 20 to 200 pixels) and a pyramid level.</summary>
+internal static class ResampleProbe
+{
+    public static void Run()
+    {
+        var img = BenchImages.Load(BenchImages.Sources()[0], 1280, 720);
+        var ii = new IntegralImage();
+        ii.Build(img.Pixels.Span, 1280, 720, img.Stride, img.Format, false);
+        var rnd = new Random(3);
+        var boxes = Enumerable.Range(0, 1000).Select(_ =>
+        {
+            int side = rnd.Next(20, 200);
+            return (X: rnd.Next(-10, 1280 - side + 10), Y: rnd.Next(-10, 720 - side + 10), Side: side);
+        }).ToArray();
+        var dst = new float[48 * 48 * 3];
+        var ints = new int[ii.ScratchInts(1280)];
+        foreach (int size in new[] { 24, 48 })
+        {
+            Time($"1000 crops to {size}", () =>
+            {
+                foreach (var b in boxes)
+                {
+                    ii.Resample(b.X, b.Y, b.Side, b.Side, size, size, 0, size, 127.5f, 0.0078125f, dst, ints);
+                }
+            });
+        }
+
+        var level = new float[769 * 433 * 3];
+        Time("level 769x433", () => ii.Resample(0, 0, 1280, 720, 769, 433, 0, 433, 127.5f, 0.0078125f, level, ints));
+        Time("integral 1280x720", () => ii.Build(img.Pixels.Span, 1280, 720, img.Stride, img.Format, false));
+    }
+
+    private static void Time(string name, Action action)
+    {
+        action();
+        var cpu0 = Environment.CpuUsage.UserTime;
+        var sw = Stopwatch.StartNew();
+        int n = 0;
+        while (sw.ElapsedMilliseconds < 1000)
+        {
+            action();
+            n++;
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} {(Environment.CpuUsage.UserTime - cpu0).TotalMilliseconds / n,8:F3} ms CPU"));
+    }
+}
