@@ -330,14 +330,25 @@ internal sealed class CropNet
     /// Runs <paramref name="n"/> crops (each <see cref="InputLength"/> floats, channels-last, 3 floats a pixel) and
     /// writes their head outputs to <paramref name="output"/> (<see cref="OutputStride"/> floats per crop).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output)
+    public void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output) =>
+        Forward(crops, n, a, b, flat, dense, output, convs.Length + 1);
+
+    /// <summary>Convolution layers before the dense layer.</summary>
+    public int ConvCount => convs.Length;
+
+    /// <summary>
+    /// <see cref="Forward(ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// cut after the first <paramref name="layers"/> layers (convolutions with their pooling, then the dense layers);
+    /// the benchmarks time each layer's share with it.
+    /// </summary>
+    internal void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output, int layers)
     {
         for (int i = 0; i < n; i++)
         {
             ReadOnlySpan<float> src = crops.Slice(i * InputLength, InputLength);
             int size = InputSize, row = InputSize;
             bool srcInA = false; // the crop itself lives in neither scratch buffer
-            for (int l = 0; l < convs.Length; l++)
+            for (int l = 0; l < Math.Min(layers, convs.Length); l++)
             {
                 var (conv, pk, ps) = convs[l];
                 int outSize = size - conv.K + 1;
@@ -367,6 +378,11 @@ internal sealed class CropNet
                 }
             }
 
+            if (layers < convs.Length)
+            {
+                continue;
+            }
+
             // src: size x size valid pixels with rows 'row' apart; compact them into this crop's feature row.
             int cs = convs[^1].Conv.OutputChannelStride;
             Span<float> dst = flat.Slice(i * FlatLength, FlatLength);
@@ -376,7 +392,10 @@ internal sealed class CropNet
             }
         }
 
-        Dense.Forward(flat, dense, 0, n, 1);
-        Head.Forward(dense, output, 0, n, 1);
+        if (layers > convs.Length)
+        {
+            Dense.Forward(flat, dense, 0, n, 1);
+            Head.Forward(dense, output, 0, n, 1);
+        }
     }
 }
