@@ -262,7 +262,7 @@ internal sealed class CascadeRunner
             long wanted = Math.Max((cost + target - 1) / target, byMemory);
             int bands = (int)Math.Clamp(wanted, 1, Math.Max(1, lv.OutHeight / MinBandRows));
             int bandRows = (lv.OutHeight + bands - 1) / bands;
-            bandRows += bandRows & 1; // even starts: P-Net's Winograd tiles then line up with the whole level's
+            bandRows = (bandRows + nets.P.BandAlignment - 1) / nets.P.BandAlignment * nets.P.BandAlignment; // Winograd tiles line up with the whole level's
             for (int r = 0; r < lv.OutHeight; r += bandRows)
             {
                 int rows = Math.Min(bandRows, lv.OutHeight - r);

@@ -38,8 +38,10 @@ internal sealed class ConvLayer
     /// <param name="k">Kernel size.</param>
     /// <param name="inputChannelStride">Channel stride of the input tensor (at least <paramref name="cin"/>).</param>
     /// <param name="level">Kernel family; fixes the lane count of the packing.</param>
+    /// <param name="winogradTile">Output tile of the Winograd twin (2 or 4), where there is one: 4 needs fewer multiplies,
+    /// 2 suits small maps, whose few 4x4 tiles would leave the product kernels mostly idle.</param>
     public ConvLayer(ReadOnlySpan<float> weightOihw, ReadOnlySpan<float> biasValues, ReadOnlySpan<float> preluSlopes, bool hasPrelu,
-        int cout, int cin, int k, int inputChannelStride, SimdLevel level)
+        int cout, int cin, int k, int inputChannelStride, SimdLevel level, int winogradTile = 4)
     {
         Level = level;
         Lanes = Simd.LanesOf(level);
@@ -86,7 +88,7 @@ internal sealed class ConvLayer
 
         if (WinogradConv.Pays(k, cin))
         {
-            Winograd = new WinogradConv(weightOihw, biasValues, preluSlopes, hasPrelu, cout, cin, inputChannelStride, level);
+            Winograd = new WinogradConv(weightOihw, biasValues, preluSlopes, hasPrelu, cout, cin, inputChannelStride, level, winogradTile);
         }
     }
 

@@ -21,6 +21,9 @@ internal unsafe interface IVectorOps<TVector>
 
     static abstract TVector Subtract(TVector a, TVector b);
 
+    /// <summary><c>a * s + c</c>.</summary>
+    static abstract TVector MultiplyAdd(TVector a, float s, TVector c);
+
     /// <summary>PReLU: <c>max(x, 0) + slope * min(x, 0)</c>.</summary>
     static abstract TVector Prelu(TVector x, TVector slope);
 }
@@ -41,6 +44,9 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, float s, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, Vector512.Create(s), c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
@@ -65,6 +71,9 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, float s, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, Vector256.Create(s), c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
         Vector256.FusedMultiplyAdd(Vector256.Min(x, Vector256<float>.Zero), slope, Vector256.Max(x, Vector256<float>.Zero));
 }
@@ -85,6 +94,9 @@ internal readonly unsafe struct OpsScalar : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Subtract(float a, float b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float s, float c) => MathF.FusedMultiplyAdd(a, s, c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Prelu(float x, float slope) => x < 0 ? x * slope : x;

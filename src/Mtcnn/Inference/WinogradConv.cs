@@ -5,86 +5,99 @@ namespace Mtcnn.Inference;
 
 /// <summary>
 /// A 3x3 convolution (stride 1, no padding) with fused bias and PReLU computed by Winograd's minimal filtering
-/// F(2x2, 3x3): each 2x2 block of outputs takes 16 multiplies per input/output channel pair instead of 36.
+/// F(m x m, 3x3) for output tiles of m = 2 or m = 4: a tile takes (m + 2)^2 multiplies per input/output channel pair
+/// instead of 9 m^2 (16 instead of 36 for m = 2, 36 instead of 144 for m = 4).
 /// </summary>
 /// <remarks>
 /// <para>
-/// The map is cut into tiles of 2x2 outputs; tile (ty, tx) reads the 4x4 input patch at (2ty, 2tx). With
-/// <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c>, <c>G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]</c> and
-/// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>, the outputs are <c>A^T [(G g G^T) ⊙ (B^T d B)] A</c>, where the elementwise
-/// product summed over input channels is, for each of the 16 positions of the 4x4 transformed tile, a matrix product
-/// [tiles x Cin] x [Cin x Cout]. Those 16 products run on the ordinary 1x1 kernels of <see cref="ConvLayer"/>; the
-/// transforms are additions only. Input and output transforms are vectorised over channels.
+/// Tile (ty, tx) covers outputs (m ty .. m ty + m - 1, m tx .. m tx + m - 1) and reads the (m + 2)^2 input patch at
+/// (m ty, m tx). The outputs are <c>A^T [(G g G^T) ⊙ (B^T d B)] A</c>; summed over input channels, the elementwise
+/// product is, for each of the (m + 2)^2 transformed points, a matrix product [tiles x Cin] x [Cin x Cout], which runs
+/// on the ordinary 1x1 kernels of <see cref="ConvLayer"/>. The transforms are vectorised over channels.
+/// F(2x2, 3x3): <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c>, <c>G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]</c>,
+/// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>. F(4x4, 3x3) uses the points 0, 1, -1, 2, -2 and infinity:
+/// <c>B^T</c> rows <c>[4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]</c>,
+/// <c>G</c> rows <c>[1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]</c>,
+/// <c>A^T</c> rows <c>[1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]</c>.
 /// </para>
 /// <para>
 /// Tiles go in chunks of <see cref="TileChunk"/> so that a chunk's transformed inputs and products stay in the
-/// cache. Patches that reach past the valid input (odd output sizes) read zeros there; such a tile writes only
-/// its outputs inside the map. Results differ from the direct convolution by rounding only (the transforms use
-/// exact coefficients 1 and 1/2), and do not depend on how tiles are chunked, so a band of rows that starts at an
-/// even output row gives bit for bit the rows of the whole map.
+/// cache. Patches that reach past the valid input read zeros there; such a tile writes only its outputs inside the
+/// map. Results differ from the direct convolution by rounding only (relative differences of about 1e-6 for m = 2 and
+/// 1e-5 for m = 4 on this project's layers) and do not depend on how tiles are chunked, so a band of rows that starts
+/// at a multiple of m gives bit for bit the rows of the whole map.
 /// </para>
 /// </remarks>
 internal sealed class WinogradConv
 {
-    private const int Points = 16;
     private const int ScratchBudget = 48 * 1024; // floats of transformed tiles and products per chunk
-    private const int Skew = 16; // floats between the 16 point matrices, so their rows do not share cache sets
+    private const int Skew = 16; // floats between the point matrices, so that their rows do not share cache sets
 
-    private readonly ConvLayer[] products = new ConvLayer[Points];
+    private readonly ConvLayer[] products;
     private readonly float[] bias;
     private readonly float[] alpha;
 
-    /// <summary>Prepares the transformed weights from OIHW 3x3 weights.</summary>
+    /// <summary>Prepares the transformed weights from OIHW 3x3 weights for output tiles of <paramref name="tile"/> (2 or 4).</summary>
     public WinogradConv(ReadOnlySpan<float> weightOihw, ReadOnlySpan<float> biasValues, ReadOnlySpan<float> preluSlopes, bool hasPrelu,
-        int cout, int cin, int inputChannelStride, SimdLevel level)
+        int cout, int cin, int inputChannelStride, SimdLevel level, int tile = 4)
     {
+        if (tile is not (2 or 4))
+        {
+            throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd tiles are 2x2 or 4x4 outputs.");
+        }
+
         Level = level;
+        Tile = tile;
         Cin = cin;
         Cout = cout;
         HasPrelu = hasPrelu;
         InputChannelStride = inputChannelStride;
         int lanes = Simd.LanesOf(level);
         OutputChannelStride = (cout + lanes - 1) / lanes * lanes;
+        int n = tile + 2;
+        Points = n * n;
 
         // U = G g G^T for every (output, input) pair, in double precision, then one rounding to float.
+        double[,] g = tile == 2
+            ? new double[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } }
+            : new double[,]
+            {
+                { 0.25, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+                { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+            };
         var u = new float[Points][];
         for (int k = 0; k < Points; k++)
         {
             u[k] = new float[cout * cin];
         }
 
-        Span<double> g = stackalloc double[9];
-        Span<double> gg = stackalloc double[12]; // G g: 4 x 3
+        var gk = new double[n, 3];
         for (int o = 0; o < cout; o++)
         {
             for (int i = 0; i < cin; i++)
             {
-                for (int k = 0; k < 9; k++)
+                int w0 = ((o * cin) + i) * 9;
+                for (int r = 0; r < n; r++)
                 {
-                    g[k] = weightOihw[(((o * cin) + i) * 9) + k];
+                    for (int c = 0; c < 3; c++)
+                    {
+                        gk[r, c] = (g[r, 0] * weightOihw[w0 + c]) + (g[r, 1] * weightOihw[w0 + 3 + c]) + (g[r, 2] * weightOihw[w0 + 6 + c]);
+                    }
                 }
 
-                for (int c = 0; c < 3; c++)
+                for (int r = 0; r < n; r++)
                 {
-                    double g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
-                    gg[c] = g0;
-                    gg[3 + c] = 0.5 * (g0 + g1 + g2);
-                    gg[6 + c] = 0.5 * (g0 - g1 + g2);
-                    gg[9 + c] = g2;
-                }
-
-                for (int r = 0; r < 4; r++)
-                {
-                    double h0 = gg[(r * 3) + 0], h1 = gg[(r * 3) + 1], h2 = gg[(r * 3) + 2];
-                    u[(r * 4) + 0][(o * cin) + i] = (float)h0;
-                    u[(r * 4) + 1][(o * cin) + i] = (float)(0.5 * (h0 + h1 + h2));
-                    u[(r * 4) + 2][(o * cin) + i] = (float)(0.5 * (h0 - h1 + h2));
-                    u[(r * 4) + 3][(o * cin) + i] = (float)h2;
+                    for (int c = 0; c < n; c++)
+                    {
+                        double v = (gk[r, 0] * g[c, 0]) + (gk[r, 1] * g[c, 1]) + (gk[r, 2] * g[c, 2]);
+                        u[(r * n) + c][(o * cin) + i] = (float)v;
+                    }
                 }
             }
         }
 
         var zeros = new float[cout];
+        products = new ConvLayer[Points];
         for (int k = 0; k < Points; k++)
         {
             products[k] = new ConvLayer(u[k], zeros, [], false, cout, cin, 1, inputChannelStride, level);
@@ -107,6 +120,12 @@ internal sealed class WinogradConv
 
     public SimdLevel Level { get; }
 
+    /// <summary>Outputs per tile side (2 or 4).</summary>
+    public int Tile { get; }
+
+    /// <summary>Transformed points per tile, (Tile + 2)^2.</summary>
+    public int Points { get; }
+
     public int Cin { get; }
 
     public int Cout { get; }
@@ -121,10 +140,10 @@ internal sealed class WinogradConv
     public int TileChunk { get; }
 
     /// <summary>Floats of scratch <see cref="Forward"/> needs.</summary>
-    public int ScratchSize => (Points * (InPoint + OutPoint)) + (16 * InputChannelStride);
+    public int ScratchSize => (Points * (InPoint + OutPoint)) + (Points * InputChannelStride);
 
-    // Floats from one point's matrix to the next: a chunk's tiles plus a skew. Without the skew the 16 matrices lie
-    // a multiple of 4 KB apart and the transforms' 16 streams fight over the same few cache sets.
+    // Floats from one point's matrix to the next: a chunk's tiles plus a skew. Without the skew the matrices lie a
+    // multiple of 4 KB apart and the transforms' streams fight over the same few cache sets.
     private int InPoint => (TileChunk * InputChannelStride) + Skew;
 
     private int OutPoint => (TileChunk * OutputChannelStride) + Skew;
@@ -148,28 +167,29 @@ internal sealed class WinogradConv
             return;
         }
 
-        int tilesW = (outW + 1) / 2, tilesH = (outH + 1) / 2, tiles = tilesW * tilesH;
+        int m = Tile;
+        int tilesW = (outW + m - 1) / m, tilesH = (outH + m - 1) / m, tiles = tilesW * tilesH;
         int sin = InputChannelStride, sout = OutputChannelStride;
         if (scratch.Length < ScratchSize)
         {
             throw new ArgumentException($"Winograd scratch needs {ScratchSize} floats, got {scratch.Length}.", nameof(scratch));
         }
 
-        long lastIn = ((((long)(inHeight - 1) * rowPixels) + inWidth) * sin);
-        long lastOut = ((((long)(outH - 1) * rowPixels) + outW) * sout);
+        long lastIn = (((long)(inHeight - 1) * rowPixels) + inWidth) * sin;
+        long lastOut = (((long)(outH - 1) * rowPixels) + outW) * sout;
         if (input.Length < lastIn || output.Length < lastOut)
         {
             throw new ArgumentException("Winograd input or output buffer is too small for the map.");
         }
 
-        int t = TileChunk, ip = InPoint, op = OutPoint;
-        Span<float> v = scratch[..(Points * ip)];
-        Span<float> m = scratch.Slice(Points * ip, Points * op);
+        int t = TileChunk, ip = InPoint, op = OutPoint, points = Points;
+        Span<float> v = scratch[..(points * ip)];
+        Span<float> mm = scratch.Slice(points * ip, points * op);
         fixed (float* pin = input)
         fixed (float* pout = output)
         fixed (float* pv = v)
-        fixed (float* pm = m)
-        fixed (float* pstage = scratch.Slice(Points * (ip + op), 16 * sin))
+        fixed (float* pm = mm)
+        fixed (float* pstage = scratch.Slice(points * (ip + op), points * sin))
         fixed (float* pb = bias)
         fixed (float* pa = alpha)
         {
@@ -188,6 +208,7 @@ internal sealed class WinogradConv
                 OutWidth = outW,
                 RowPixels = rowPixels,
                 TilesW = tilesW,
+                Tile = m,
                 InStride = sin,
                 OutStride = sout,
                 InPoint = ip,
@@ -200,31 +221,31 @@ internal sealed class WinogradConv
                 switch (Level)
                 {
                     case SimdLevel.Vector512:
-                        InputTransform<Ops512, Vector512<float>>(ref geo, first, count);
+                        Transforms<Ops512, Vector512<float>>.Input(ref geo, first, count);
                         break;
                     case SimdLevel.Vector256:
-                        InputTransform<Ops256, Vector256<float>>(ref geo, first, count);
+                        Transforms<Ops256, Vector256<float>>.Input(ref geo, first, count);
                         break;
                     default:
-                        InputTransform<OpsScalar, float>(ref geo, first, count);
+                        Transforms<OpsScalar, float>.Input(ref geo, first, count);
                         break;
                 }
 
-                for (int k = 0; k < Points; k++)
+                for (int k = 0; k < points; k++)
                 {
-                    products[k].Forward(v.Slice(k * ip, count * sin), m.Slice(k * op, count * sout), 0, count, 1);
+                    products[k].Forward(v.Slice(k * ip, count * sin), mm.Slice(k * op, count * sout), 0, count, 1);
                 }
 
                 switch (Level)
                 {
                     case SimdLevel.Vector512:
-                        OutputTransform<Ops512, Vector512<float>>(ref geo, first, count);
+                        Transforms<Ops512, Vector512<float>>.Output(ref geo, first, count);
                         break;
                     case SimdLevel.Vector256:
-                        OutputTransform<Ops256, Vector256<float>>(ref geo, first, count);
+                        Transforms<Ops256, Vector256<float>>.Output(ref geo, first, count);
                         break;
                     default:
-                        OutputTransform<OpsScalar, float>(ref geo, first, count);
+                        Transforms<OpsScalar, float>.Output(ref geo, first, count);
                         break;
                 }
             }
@@ -246,6 +267,7 @@ internal sealed class WinogradConv
         public int OutWidth;
         public int RowPixels;
         public int TilesW;
+        public int Tile;
         public int InStride;
         public int OutStride;
         public int InPoint;
@@ -253,155 +275,211 @@ internal sealed class WinogradConv
         public bool Prelu;
     }
 
-    // V = B^T d B for each tile of the chunk, written as 16 matrices [tile][channel].
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void InputTransform<TOps, TV>(ref Geometry g, int first, int count)
+    /// <summary>The input and output transforms for one vector width.</summary>
+    private static unsafe class Transforms<TOps, TV>
         where TOps : IVectorOps<TV>
         where TV : unmanaged
     {
-        int s = g.InStride;
-        long point = g.InPoint;
-        for (int t = 0; t < count; t++)
+        // V = B^T d B for each tile of the chunk, written as one matrix [tile][channel] per point.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Input(ref Geometry g, int first, int count)
         {
-            int tile = first + t;
-            int y0 = tile / g.TilesW * 2, x0 = tile % g.TilesW * 2;
-            float* src;
-            long rowStep;
-            if (y0 + 4 <= g.InHeight && x0 + 4 <= g.InWidth)
+            int s = g.InStride, m = g.Tile, n = m + 2;
+            long point = g.InPoint;
+            TV* tmp = stackalloc TV[36];
+            for (int t = 0; t < count; t++)
             {
-                src = g.Input + ((((long)y0 * g.RowPixels) + x0) * s);
-                rowStep = (long)g.RowPixels * s;
-            }
-            else
-            {
-                // A patch past the edge: copy its inside part next to zeros.
-                src = g.Staging;
-                rowStep = 4L * s;
-                new Span<float>(src, 16 * s).Clear();
-                for (int r = 0; r < 4 && y0 + r < g.InHeight; r++)
+                int tile = first + t;
+                int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
+                float* src;
+                long rowStep;
+                if (y0 + n <= g.InHeight && x0 + n <= g.InWidth)
                 {
-                    int cols = Math.Min(4, g.InWidth - x0);
-                    new ReadOnlySpan<float>(g.Input + ((((long)(y0 + r) * g.RowPixels) + x0) * s), cols * s)
-                        .CopyTo(new Span<float>(src + (r * 4L * s), cols * s));
+                    src = g.Input + ((((long)y0 * g.RowPixels) + x0) * s);
+                    rowStep = (long)g.RowPixels * s;
                 }
-            }
-
-            float* dst = g.Transformed + ((long)t * s);
-            for (int c = 0; c < s; c += TOps.Width)
-            {
-                float* p = src + c;
-                Column<TOps, TV>(p, rowStep, out var t00, out var t10, out var t20, out var t30);
-                Column<TOps, TV>(p + s, rowStep, out var t01, out var t11, out var t21, out var t31);
-                Column<TOps, TV>(p + (2 * s), rowStep, out var t02, out var t12, out var t22, out var t32);
-                Column<TOps, TV>(p + (3 * s), rowStep, out var t03, out var t13, out var t23, out var t33);
-                float* q = dst + c;
-                Row<TOps, TV>(q, point, t00, t01, t02, t03);
-                Row<TOps, TV>(q + (4 * point), point, t10, t11, t12, t13);
-                Row<TOps, TV>(q + (8 * point), point, t20, t21, t22, t23);
-                Row<TOps, TV>(q + (12 * point), point, t30, t31, t32, t33);
-            }
-        }
-    }
-
-    // B^T applied down one column of the patch.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Column<TOps, TV>(float* p, long rowStep, out TV a, out TV b, out TV c, out TV d)
-        where TOps : IVectorOps<TV>
-        where TV : unmanaged
-    {
-        var d0 = TOps.Load(p);
-        var d1 = TOps.Load(p + rowStep);
-        var d2 = TOps.Load(p + (2 * rowStep));
-        var d3 = TOps.Load(p + (3 * rowStep));
-        a = TOps.Subtract(d0, d2);
-        b = TOps.Add(d1, d2);
-        c = TOps.Subtract(d2, d1);
-        d = TOps.Subtract(d1, d3);
-    }
-
-    // B applied along one row, storing the four transformed points.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Row<TOps, TV>(float* q, long point, TV x0, TV x1, TV x2, TV x3)
-        where TOps : IVectorOps<TV>
-        where TV : unmanaged
-    {
-        TOps.Store(q, TOps.Subtract(x0, x2));
-        TOps.Store(q + point, TOps.Add(x1, x2));
-        TOps.Store(q + (2 * point), TOps.Subtract(x2, x1));
-        TOps.Store(q + (3 * point), TOps.Subtract(x1, x3));
-    }
-
-    // Y = A^T M A for each tile, plus bias and PReLU, stored where the outputs lie inside the map.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void OutputTransform<TOps, TV>(ref Geometry g, int first, int count)
-        where TOps : IVectorOps<TV>
-        where TV : unmanaged
-    {
-        int s = g.OutStride;
-        long point = g.OutPoint;
-        for (int t = 0; t < count; t++)
-        {
-            int tile = first + t;
-            int y0 = tile / g.TilesW * 2, x0 = tile % g.TilesW * 2;
-            bool right = x0 + 1 < g.OutWidth, below = y0 + 1 < g.OutHeight;
-            float* o = g.Output + ((((long)y0 * g.RowPixels) + x0) * s);
-            long down = (long)g.RowPixels * s;
-            float* src = g.Products + ((long)t * s);
-            for (int c = 0; c < s; c += TOps.Width)
-            {
-                float* p = src + c;
-                // Each row of the 4x4 products collapses to its two output columns, then the rows collapse.
-                Collapse<TOps, TV>(p, point, out var r00, out var r01);
-                Collapse<TOps, TV>(p + (4 * point), point, out var r10, out var r11);
-                Collapse<TOps, TV>(p + (8 * point), point, out var r20, out var r21);
-                Collapse<TOps, TV>(p + (12 * point), point, out var r30, out var r31);
-                var top0 = TOps.Add(TOps.Add(r00, r10), r20);
-                var top1 = TOps.Add(TOps.Add(r01, r11), r21);
-                var bot0 = TOps.Subtract(TOps.Subtract(r10, r20), r30);
-                var bot1 = TOps.Subtract(TOps.Subtract(r11, r21), r31);
-                var vb = TOps.Load(g.Bias + c);
-                var y00 = TOps.Add(top0, vb);
-                var y01 = TOps.Add(top1, vb);
-                var y10 = TOps.Add(bot0, vb);
-                var y11 = TOps.Add(bot1, vb);
-                if (g.Prelu)
+                else
                 {
-                    var va = TOps.Load(g.Alpha + c);
-                    y00 = TOps.Prelu(y00, va);
-                    y01 = TOps.Prelu(y01, va);
-                    y10 = TOps.Prelu(y10, va);
-                    y11 = TOps.Prelu(y11, va);
-                }
-
-                TOps.Store(o + c, y00);
-                if (right)
-                {
-                    TOps.Store(o + s + c, y01);
-                }
-
-                if (below)
-                {
-                    TOps.Store(o + down + c, y10);
-                    if (right)
+                    // A patch past the edge: copy its inside part next to zeros.
+                    src = g.Staging;
+                    rowStep = (long)n * s;
+                    new Span<float>(src, n * n * s).Clear();
+                    int cols = Math.Min(n, g.InWidth - x0);
+                    for (int r = 0; r < n && y0 + r < g.InHeight; r++)
                     {
-                        TOps.Store(o + down + s + c, y11);
+                        new ReadOnlySpan<float>(g.Input + ((((long)(y0 + r) * g.RowPixels) + x0) * s), cols * s)
+                            .CopyTo(new Span<float>(src + (r * rowStep), cols * s));
+                    }
+                }
+
+                float* dst = g.Transformed + ((long)t * s);
+                for (int c = 0; c < s; c += TOps.Width)
+                {
+                    float* p = src + c;
+                    float* q = dst + c;
+                    if (m == 2)
+                    {
+                        Column2(p, rowStep, s, out var t00, out var t10, out var t20, out var t30, 0);
+                        Column2(p, rowStep, s, out var t01, out var t11, out var t21, out var t31, 1);
+                        Column2(p, rowStep, s, out var t02, out var t12, out var t22, out var t32, 2);
+                        Column2(p, rowStep, s, out var t03, out var t13, out var t23, out var t33, 3);
+                        Row2(q, point, t00, t01, t02, t03);
+                        Row2(q + (4 * point), point, t10, t11, t12, t13);
+                        Row2(q + (8 * point), point, t20, t21, t22, t23);
+                        Row2(q + (12 * point), point, t30, t31, t32, t33);
+                    }
+                    else
+                    {
+                        // Columns through B^T into tmp (row-major 6x6), then rows through B into the point matrices.
+                        for (int j = 0; j < 6; j++)
+                        {
+                            float* col = p + (j * s);
+                            B4(TOps.Load(col), TOps.Load(col + rowStep), TOps.Load(col + (2 * rowStep)), TOps.Load(col + (3 * rowStep)),
+                                TOps.Load(col + (4 * rowStep)), TOps.Load(col + (5 * rowStep)),
+                                out tmp[j], out tmp[6 + j], out tmp[12 + j], out tmp[18 + j], out tmp[24 + j], out tmp[30 + j]);
+                        }
+
+                        for (int i = 0; i < 6; i++)
+                        {
+                            TV* row = tmp + (i * 6);
+                            B4(row[0], row[1], row[2], row[3], row[4], row[5], out var v0, out var v1, out var v2, out var v3, out var v4, out var v5);
+                            float* o = q + (6 * i * point);
+                            TOps.Store(o, v0);
+                            TOps.Store(o + point, v1);
+                            TOps.Store(o + (2 * point), v2);
+                            TOps.Store(o + (3 * point), v3);
+                            TOps.Store(o + (4 * point), v4);
+                            TOps.Store(o + (5 * point), v5);
+                        }
                     }
                 }
             }
         }
-    }
 
-    // A^T applied along one row of the 4x4 products: the row's two output columns.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Collapse<TOps, TV>(float* p, long point, out TV left, out TV right)
-        where TOps : IVectorOps<TV>
-        where TV : unmanaged
-    {
-        var m0 = TOps.Load(p);
-        var m1 = TOps.Load(p + point);
-        var m2 = TOps.Load(p + (2 * point));
-        var m3 = TOps.Load(p + (3 * point));
-        left = TOps.Add(TOps.Add(m0, m1), m2);
-        right = TOps.Subtract(TOps.Subtract(m1, m2), m3);
+        // Y = A^T M A for each tile, plus bias and PReLU, stored where the outputs lie inside the map.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Output(ref Geometry g, int first, int count)
+        {
+            int s = g.OutStride, m = g.Tile;
+            long point = g.OutPoint;
+            long down = (long)g.RowPixels * s;
+            TV* tmp = stackalloc TV[24];
+            TV* y = stackalloc TV[16];
+            for (int t = 0; t < count; t++)
+            {
+                int tile = first + t;
+                int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
+                int rows = Math.Min(m, g.OutHeight - y0), cols = Math.Min(m, g.OutWidth - x0);
+                float* o = g.Output + ((((long)y0 * g.RowPixels) + x0) * s);
+                float* src = g.Products + ((long)t * s);
+                for (int c = 0; c < s; c += TOps.Width)
+                {
+                    float* p = src + c;
+                    if (m == 2)
+                    {
+                        // Each row of the 4x4 products collapses to its two output columns, then the rows collapse.
+                        A2(TOps.Load(p), TOps.Load(p + point), TOps.Load(p + (2 * point)), TOps.Load(p + (3 * point)), out var r00, out var r01);
+                        float* p1 = p + (4 * point);
+                        A2(TOps.Load(p1), TOps.Load(p1 + point), TOps.Load(p1 + (2 * point)), TOps.Load(p1 + (3 * point)), out var r10, out var r11);
+                        float* p2 = p + (8 * point);
+                        A2(TOps.Load(p2), TOps.Load(p2 + point), TOps.Load(p2 + (2 * point)), TOps.Load(p2 + (3 * point)), out var r20, out var r21);
+                        float* p3 = p + (12 * point);
+                        A2(TOps.Load(p3), TOps.Load(p3 + point), TOps.Load(p3 + (2 * point)), TOps.Load(p3 + (3 * point)), out var r30, out var r31);
+                        A2(r00, r10, r20, r30, out y[0], out y[2]);
+                        A2(r01, r11, r21, r31, out y[1], out y[3]);
+                    }
+                    else
+                    {
+                        // Rows of the 6x6 products through A into tmp (6 rows x 4 columns), then columns through A^T.
+                        for (int i = 0; i < 6; i++)
+                        {
+                            float* r = p + (6 * i * point);
+                            A4(TOps.Load(r), TOps.Load(r + point), TOps.Load(r + (2 * point)), TOps.Load(r + (3 * point)), TOps.Load(r + (4 * point)),
+                                TOps.Load(r + (5 * point)), out tmp[i * 4], out tmp[(i * 4) + 1], out tmp[(i * 4) + 2], out tmp[(i * 4) + 3]);
+                        }
+
+                        for (int j = 0; j < 4; j++)
+                        {
+                            A4(tmp[j], tmp[4 + j], tmp[8 + j], tmp[12 + j], tmp[16 + j], tmp[20 + j], out y[j], out y[4 + j], out y[8 + j], out y[12 + j]);
+                        }
+                    }
+
+                    var vb = TOps.Load(g.Bias + c);
+                    var va = TOps.Load(g.Alpha + c);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        float* orow = o + (i * down) + c;
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var v = TOps.Add(y[(i * m) + j], vb);
+                            TOps.Store(orow + (j * s), g.Prelu ? TOps.Prelu(v, va) : v);
+                        }
+                    }
+                }
+            }
+        }
+
+        // F(2x2): B^T down column j of the 4x4 patch.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Column2(float* p, long rowStep, int s, out TV a, out TV b, out TV c, out TV d, int j)
+        {
+            float* q = p + (j * s);
+            var d0 = TOps.Load(q);
+            var d1 = TOps.Load(q + rowStep);
+            var d2 = TOps.Load(q + (2 * rowStep));
+            var d3 = TOps.Load(q + (3 * rowStep));
+            a = TOps.Subtract(d0, d2);
+            b = TOps.Add(d1, d2);
+            c = TOps.Subtract(d2, d1);
+            d = TOps.Subtract(d1, d3);
+        }
+
+        // F(2x2): B along one row, storing the four transformed points.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row2(float* q, long point, TV x0, TV x1, TV x2, TV x3)
+        {
+            TOps.Store(q, TOps.Subtract(x0, x2));
+            TOps.Store(q + point, TOps.Add(x1, x2));
+            TOps.Store(q + (2 * point), TOps.Subtract(x2, x1));
+            TOps.Store(q + (3 * point), TOps.Subtract(x1, x3));
+        }
+
+        // F(2x2): A^T on four values.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void A2(TV m0, TV m1, TV m2, TV m3, out TV y0, out TV y1)
+        {
+            y0 = TOps.Add(TOps.Add(m0, m1), m2);
+            y1 = TOps.Subtract(TOps.Subtract(m1, m2), m3);
+        }
+
+        // F(4x4): B^T on six values.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void B4(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, out TV r0, out TV r1, out TV r2, out TV r3, out TV r4, out TV r5)
+        {
+            var t0 = TOps.MultiplyAdd(d2, -4f, d4);   // d4 - 4 d2
+            var t1 = TOps.MultiplyAdd(d1, -4f, d3);   // d3 - 4 d1
+            var t2 = TOps.Subtract(d4, d2);
+            var t3 = TOps.Subtract(d3, d1);
+            r0 = TOps.MultiplyAdd(d0, 4f, TOps.MultiplyAdd(d2, -5f, d4));
+            r1 = TOps.Add(t1, t0);
+            r2 = TOps.Subtract(t0, t1);
+            r3 = TOps.MultiplyAdd(t3, 2f, t2);
+            r4 = TOps.MultiplyAdd(t3, -2f, t2);
+            r5 = TOps.MultiplyAdd(d1, 4f, TOps.MultiplyAdd(d3, -5f, d5));
+        }
+
+        // F(4x4): A^T on six values.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void A4(TV m0, TV m1, TV m2, TV m3, TV m4, TV m5, out TV y0, out TV y1, out TV y2, out TV y3)
+        {
+            var a = TOps.Add(m1, m2);
+            var b = TOps.Subtract(m1, m2);
+            var c = TOps.Add(m3, m4);
+            var d = TOps.Subtract(m3, m4);
+            y0 = TOps.Add(TOps.Add(m0, a), c);
+            y1 = TOps.MultiplyAdd(d, 2f, b);
+            y2 = TOps.MultiplyAdd(c, 4f, a);
+            y3 = TOps.Add(TOps.MultiplyAdd(d, 8f, b), m5);
+        }
     }
 }

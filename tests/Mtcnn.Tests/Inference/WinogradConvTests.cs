@@ -3,15 +3,15 @@ using Mtcnn.Inference;
 namespace Mtcnn.Tests.Inference;
 
 /// <summary>
-/// Winograd F(2x2, 3x3) against the direct convolution of the same weights: equal up to float rounding on maps of
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the direct convolution of the same weights: equal up to float rounding on maps of
 /// every parity (the odd edges read zeros past the map), positions outside the valid outputs left untouched, and
 /// the same numbers whatever the chunking.
 /// </summary>
 public sealed class WinogradConvTests
 {
-    public static TheoryData<string, int, int, int, int, bool> Cases()
+    public static TheoryData<string, int, int, int, int, int, bool> Cases()
     {
-        var data = new TheoryData<string, int, int, int, int, bool>();
+        var data = new TheoryData<string, int, int, int, int, int, bool>();
         foreach (SimdLevel l in Enum.GetValues<SimdLevel>())
         {
             if (!Simd.IsSupported(l))
@@ -19,12 +19,16 @@ public sealed class WinogradConvTests
                 continue;
             }
 
-            data.Add(l.ToString(), 3, 3, 16, 16, true);      // a single output
-            data.Add(l.ToString(), 4, 4, 16, 32, true);      // one full tile
-            data.Add(l.ToString(), 11, 11, 28, 48, true);    // R-Net conv2 shape, odd edges
-            data.Add(l.ToString(), 10, 10, 64, 64, false);   // O-Net conv3 shape, no PReLU
-            data.Add(l.ToString(), 37, 23, 16, 32, true);    // many chunks, odd width
-            data.Add(l.ToString(), 6, 120, 24, 16, true);    // a wide band, channels not a multiple of the lanes
+            foreach (int tile in new[] { 2, 4 })
+            {
+                data.Add(l.ToString(), tile, 3, 3, 16, 16, true);      // a single output
+                data.Add(l.ToString(), tile, 6, 6, 16, 32, true);      // one full 4x4 tile
+                data.Add(l.ToString(), tile, 11, 11, 28, 48, true);    // R-Net conv2 shape, edges of every kind
+                data.Add(l.ToString(), tile, 10, 10, 64, 64, false);   // O-Net conv3 shape, no PReLU
+                data.Add(l.ToString(), tile, 23, 23, 32, 64, true);    // O-Net conv2 shape
+                data.Add(l.ToString(), tile, 37, 23, 16, 32, true);    // many chunks, odd width
+                data.Add(l.ToString(), tile, 7, 120, 24, 16, true);    // a wide band, channels not a multiple of the lanes
+            }
         }
 
         return data;
@@ -32,7 +36,7 @@ public sealed class WinogradConvTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Matches_the_direct_convolution(string level, int h, int w, int cin, int cout, bool prelu)
+    public void Matches_the_direct_convolution(string level, int tile, int h, int w, int cin, int cout, bool prelu)
     {
         var simd = Enum.Parse<SimdLevel>(level);
         int lanes = Simd.LanesOf(simd);
@@ -42,7 +46,7 @@ public sealed class WinogradConvTests
         var bias = Enumerable.Range(0, cout).Select(_ => rnd.NextSingle() - 0.5f).ToArray();
         var slopes = Enumerable.Range(0, cout).Select(_ => rnd.NextSingle() * 0.5f).ToArray();
         var layer = new ConvLayer(weights, bias, slopes, prelu, cout, cin, 3, sin, simd);
-        Assert.NotNull(layer.Winograd);
+        var winograd = new WinogradConv(weights, bias, slopes, prelu, cout, cin, sin, simd, tile);
 
         int row = w + 3; // rows wider than the valid width, as in P-Net's maps
         var input = new float[h * row * sin];
@@ -63,7 +67,7 @@ public sealed class WinogradConvTests
         layer.Forward(input, direct, 0, ((oh - 1) * row) + ow, row);
         var fast = new float[h * row * sout];
         Array.Fill(fast, float.NaN);
-        layer.Winograd!.Forward(input, fast, h, w, row, new float[layer.WinogradScratch]);
+        winograd.Forward(input, fast, h, w, row, new float[winograd.ScratchSize]);
 
         for (int y = 0; y < h; y++)
         {
@@ -74,7 +78,7 @@ public sealed class WinogradConvTests
                     int i = (((y * row) + x) * sout) + c;
                     if (y < oh && x < ow)
                     {
-                        float tol = 2e-5f * Math.Max(1f, Math.Abs(direct[i]));
+                        float tol = (tile == 2 ? 2e-5f : 1e-4f) * Math.Max(1f, Math.Abs(direct[i]));
                         Assert.True(Math.Abs(direct[i] - fast[i]) <= tol, $"({y}, {x}, {c}): direct {direct[i]}, Winograd {fast[i]}");
                     }
                     else
@@ -84,6 +88,15 @@ public sealed class WinogradConvTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void Layers_use_4x4_tiles()
+    {
+        var layer = new ConvLayer(new float[16 * 16 * 9], new float[16], [], false, 16, 16, 3, 16, Simd.Best);
+        Assert.Equal(4, layer.Winograd!.Tile);
+        Assert.Equal(36, layer.Winograd.Points);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradConv(new float[16 * 16 * 9], new float[16], [], false, 16, 16, 16, Simd.Best, 3));
     }
 
     [Fact]
