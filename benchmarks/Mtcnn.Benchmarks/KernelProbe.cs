@@ -30,7 +30,12 @@ internal static class KernelProbe
         int wp = 149, n2 = ((97 - 1) * wp) + 147;
         Time("pnet conv2", () => nets.P.Conv2.Forward(big, a, 0, n2, wp), nets.P.Conv2.MacsPerPosition * n2 * 2);
         Time("pnet conv3", () => nets.P.Conv3.Forward(big, a, 0, n2, wp), nets.P.Conv3.MacsPerPosition * n2 * 2);
-        var wscratch = new float[nets.P.Conv3.WinogradScratch];
+        var wscratch = new float[Math.Max(nets.P.Conv2.WinogradScratch, nets.P.Conv3.WinogradScratch)];
+        if (nets.P.Conv2.Winograd is { } w2)
+        {
+            Time("pnet conv2 winograd", () => w2.Forward(big, a, 99, 149, wp, wscratch), nets.P.Conv2.MacsPerPosition * n2 * 2);
+        }
+
         Time("pnet conv3 winograd", () => nets.P.Conv3.Winograd!.Forward(big, a, 99, 149, wp, wscratch), nets.P.Conv3.MacsPerPosition * n2 * 2);
         var crops = new float[32 * 24 * 24 * 3];
         Array.Fill(crops, 0.2f);

@@ -313,7 +313,7 @@ internal sealed class CascadeRunner
         // Compare logits first and compute the probability only for windows that can pass.
         float logitBound = threshold <= 0 ? float.NegativeInfinity : threshold >= 1 ? float.PositiveInfinity : MathF.Log(threshold / (1 - threshold)) - 1e-3f;
         float scale = (float)lv.Scale;
-        for (int i = 0; i < oh; i++)
+        for (int i = 0; i < Math.Min(oh, item.Rows); i++)
         {
             int gy = item.FirstRow + i;
             for (int j = 0; j < ow; j++)

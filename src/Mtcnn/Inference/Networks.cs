@@ -148,9 +148,15 @@ internal sealed class PNet
     public (int H, int W) OutputSize(int h, int w) =>
         (MaxPool.OutputSize(h - 2, 2, 2, CeilPooling) - 4, MaxPool.OutputSize(w - 2, 2, 2, CeilPooling) - 4);
 
-    /// <summary>First input row and row count that produce output rows <c>[first, first + count)</c> of a level of <paramref name="levelHeight"/> rows.</summary>
+    /// <summary>
+    /// First input row and row count of the band that produces output rows <c>[first, first + count)</c> of a level
+    /// of <paramref name="levelHeight"/> rows: the 2 count + 10 rows they need, plus 4 more where the level has them, so
+    /// that conv2's last 4x4 Winograd tile (conv2 makes count + 2 rows) reads the same real rows as in the whole level
+    /// instead of zeros (a tile's rounding depends on all its inputs). The band then yields up to 2 extra output rows;
+    /// use the first <paramref name="count"/>.
+    /// </summary>
     public static (int FirstRow, int Rows) InputRows(int first, int count, int levelHeight) =>
-        (2 * first, Math.Min((2 * count) + 10, levelHeight - (2 * first)));
+        (2 * first, Math.Min((2 * count) + 14, levelHeight - (2 * first)));
 
     /// <summary>Floats of scratch each of the two ping-pong buffers needs for an input band.</summary>
     /// <remarks>The last <see cref="WinogradScratch"/> floats of each buffer serve the Winograd layers; the maps

@@ -27,6 +27,7 @@ public sealed class WinogradConvTests
                 data.Add(l.ToString(), tile, 10, 10, 64, 64, false);   // O-Net conv3 shape, no PReLU
                 data.Add(l.ToString(), tile, 23, 23, 32, 64, true);    // O-Net conv2 shape
                 data.Add(l.ToString(), tile, 37, 23, 16, 32, true);    // many chunks, odd width
+                data.Add(l.ToString(), tile, 30, 41, 10, 16, true);    // P-Net conv2 shape: 10 of 16 channel lanes used
                 data.Add(l.ToString(), tile, 7, 120, 24, 16, true);    // a wide band, channels not a multiple of the lanes
             }
         }
