@@ -30,7 +30,7 @@ namespace Mtcnn.Inference;
 /// </remarks>
 internal sealed class WinogradConv
 {
-    private const int ScratchBudget = 48 * 1024; // floats of transformed tiles and products per chunk
+    private const int ScratchBudget = 96 * 1024; // floats of transformed tiles and products per chunk (384 KB, within L2)
     private const int Skew = 16; // floats between the point matrices, so that their rows do not share cache sets
 
     private readonly ConvLayer[] products;
