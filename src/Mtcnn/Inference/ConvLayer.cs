@@ -397,7 +397,7 @@ internal sealed class ConvLayer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
-        Vector512.FusedMultiplyAdd(Vector512.Min(x, Vector512<float>.Zero), slope, Vector512.Max(x, Vector512<float>.Zero));
+        Vector512.FusedMultiplyAdd(Vector512.MinNative(x, Vector512<float>.Zero), slope, Vector512.MaxNative(x, Vector512<float>.Zero));
 
     // 256-bit path: the same shape as the 512-bit one with 8 lanes.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -562,7 +562,7 @@ internal sealed class ConvLayer
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
-        Vector256.FusedMultiplyAdd(Vector256.Min(x, Vector256<float>.Zero), slope, Vector256.Max(x, Vector256<float>.Zero));
+        Vector256.FusedMultiplyAdd(Vector256.MinNative(x, Vector256<float>.Zero), slope, Vector256.MaxNative(x, Vector256<float>.Zero));
 
     // Scalar path: plain loops over the same packed layout; the reference the vector kernels are tested against.
     private static unsafe void RunScalar(ref KernelArgs a, int block, int start, int end, int lanes)

@@ -54,7 +54,7 @@ internal static class MaxPool
                                 float* row = pin + ((((long)y * rowPixels) + x0) * channelStride) + c;
                                 for (int x = x0; x < x1; x++, row += channelStride)
                                 {
-                                    m = Vector512.Max(m, Vector512.Load(row));
+                                    m = Vector512.MaxNative(m, Vector512.Load(row));
                                 }
                             }
 
@@ -71,7 +71,7 @@ internal static class MaxPool
                                 float* row = pin + ((((long)y * rowPixels) + x0) * channelStride) + c;
                                 for (int x = x0; x < x1; x++, row += channelStride)
                                 {
-                                    m = Vector256.Max(m, Vector256.Load(row));
+                                    m = Vector256.MaxNative(m, Vector256.Load(row));
                                 }
                             }
 

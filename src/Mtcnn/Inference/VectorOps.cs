@@ -50,7 +50,7 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
-        Vector512.FusedMultiplyAdd(Vector512.Min(x, Vector512<float>.Zero), slope, Vector512.Max(x, Vector512<float>.Zero));
+        Vector512.FusedMultiplyAdd(Vector512.MinNative(x, Vector512<float>.Zero), slope, Vector512.MaxNative(x, Vector512<float>.Zero));
 }
 
 /// <summary>256-bit vectors (8 floats).</summary>
@@ -75,7 +75,7 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
-        Vector256.FusedMultiplyAdd(Vector256.Min(x, Vector256<float>.Zero), slope, Vector256.Max(x, Vector256<float>.Zero));
+        Vector256.FusedMultiplyAdd(Vector256.MinNative(x, Vector256<float>.Zero), slope, Vector256.MaxNative(x, Vector256<float>.Zero));
 }
 
 /// <summary>Plain floats: the scalar reference path.</summary>
