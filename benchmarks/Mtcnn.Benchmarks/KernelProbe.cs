@@ -46,6 +46,8 @@ internal static class KernelProbe
         var flat = new float[32 * r.FlatLength];
         var dense = new float[r.DenseSize(32)];
         Time("rnet x32", () => r.Forward(crops, 32, ra, rb, flat, dense, outp), 32 * 3.1e6);
+        var rbatch = new float[r.BatchSize(32)];
+        Time("rnet x32 batched", () => r.Forward(crops, 32, ra, rb, flat, dense, outp, rbatch), 32 * 3.1e6);
         var o = nets.O;
         var ocrops = new float[32 * 48 * 48 * 3];
         Array.Fill(ocrops, 0.2f);
@@ -55,6 +57,8 @@ internal static class KernelProbe
         var oflat = new float[32 * o.FlatLength];
         var odense = new float[o.DenseSize(32)];
         Time("onet x32", () => o.Forward(ocrops, 32, oa, ob, oflat, odense, oout), 32 * 25.8e6);
+        var obatch = new float[o.BatchSize(32)];
+        Time("onet x32 batched", () => o.Forward(ocrops, 32, oa, ob, oflat, odense, oout, obatch), 32 * 25.8e6);
     }
 
     private static void Time(string name, Action action, double flops)

@@ -55,12 +55,6 @@ internal static class Program
             return 0;
         }
 
-        if (args.Length > 0 && args[0] == "croplayers")
-        {
-            CropLayerProbe.Run();
-            return 0;
-        }
-
         if (args.Length > 0 && args[0] == "resample")
         {
             ResampleProbe.Run();

@@ -411,7 +411,7 @@ internal sealed class CascadeRunner
             }
 
             net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
-                ws.Dense(net.DenseSize(count)), outputs.AsSpan(first * stride, count * stride));
+                ws.Dense(net.DenseSize(count)), outputs.AsSpan(first * stride, count * stride), ws.Batch(net.BatchSize(count)));
         }, ct);
 
         bool softmax = net.ClassOutputs == 2;

@@ -12,6 +12,7 @@ internal sealed class Workspace
     private float[] flat = [];
     private float[] dense = [];
     private float[] output = [];
+    private float[] batch = [];
     private int[] ints = [];
 
     /// <summary>Scratch for non-maximum suppression run on this thread.</summary>
@@ -28,6 +29,8 @@ internal sealed class Workspace
     public Span<float> Dense(int n) => Grow(ref dense, n);
 
     public Span<float> Output(int n) => Grow(ref output, n);
+
+    public Span<float> Batch(int n) => Grow(ref batch, n);
 
     public Span<int> Ints(int n) => Grow(ref ints, n);
 

@@ -231,6 +231,10 @@ internal sealed class CropNet
     private readonly int flatW;
     private readonly int mapSize;
     private readonly int winogradScratch;
+    private readonly int batchLayer = -1; // the Winograd layer run on all crops at once, or -1
+    private readonly int batchInSize;     // its input side (the map is compact: rows 'side' pixels apart)
+    private readonly int batchIn;         // floats of one crop's input to it
+    private readonly int batchOut;        // floats of one crop's output of it
 
     public CropNet(MtcnnWeights weights, string net, SimdLevel level, bool ceilPooling, int inputSize,
         (string Name, int PoolKernel, int PoolStride)[] convSpec, string dense, string densePrelu, string[] heads)
@@ -244,10 +248,19 @@ internal sealed class CropNet
         long scratch = 0;
         for (int i = 0; i < convSpec.Length; i++)
         {
-            // 4x4 Winograd tiles where the map gives at least 16 of them (O-Net's conv2: 36), else 2x2 (R-Net's conv2:
-            // 25 instead of 9, O-Net's conv3: 16 instead of 4); measured per crop, O conv3 took 36 us with 4x4, 22 with 2x2.
+            // 4x4 Winograd tiles throughout. A map with fewer than 16 of them (R-Net's conv2: 9, O-Net's conv3: 4) would
+            // leave the product kernels, which take tiles eight at a time, mostly idle; that layer runs on a batch of
+            // crops at once (measured per crop, O-Net's conv3 alone: 36 us with 4x4 tiles, 22 with 2x2).
+            var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels);
             int tiles4 = ((size - 2 + 3) / 4) * ((size - 2 + 3) / 4);
-            var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels, tiles4 >= 16 ? 4 : 2);
+            if (c.Winograd is not null && tiles4 < 16 && batchLayer < 0)
+            {
+                batchLayer = i;
+                batchInSize = size;
+                batchIn = size * size * stride;
+                batchOut = size * size * c.OutputChannelStride;
+            }
+
             convs[i] = (c, convSpec[i].PoolKernel, convSpec[i].PoolStride);
             int outSize = size - c.K + 1;
             positions[i] = new int[outSize * outSize];
@@ -342,75 +355,116 @@ internal sealed class CropNet
     public int DenseSize(int n) => n * Dense.OutputChannelStride;
 
     /// <summary>
-    /// Runs <paramref name="n"/> crops (each <see cref="InputLength"/> floats, channels-last, 3 floats a pixel) and
-    /// writes their head outputs to <paramref name="output"/> (<see cref="OutputStride"/> floats per crop).
+    /// Floats of the <c>batch</c> buffer <see cref="Forward(ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>
+    /// needs to run its small-map Winograd layer on <paramref name="n"/> crops at once (0 when the net has none).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output) =>
-        Forward(crops, n, a, b, flat, dense, output, convs.Length + 1);
-
-    /// <summary>Convolution layers before the dense layer.</summary>
-    public int ConvCount => convs.Length;
+    public int BatchSize(int n) => batchLayer < 0 ? 0 : (n * (batchIn + batchOut)) + convs[batchLayer].Conv.WinogradScratch;
 
     /// <summary>
-    /// <see cref="Forward(ReadOnlySpan{float}, int, Span{float}, Span{float}, Span{float}, Span{float}, Span{float})"/>
-    /// cut after the first <paramref name="layers"/> layers (convolutions with their pooling, then the dense layers);
-    /// the benchmarks time each layer's share with it.
+    /// Runs <paramref name="n"/> crops (each <see cref="InputLength"/> floats, channels-last, 3 floats a pixel) and
+    /// writes their head outputs to <paramref name="output"/> (<see cref="OutputStride"/> floats per crop).
+    /// With a <paramref name="batch"/> buffer of <see cref="BatchSize"/> floats the layer whose map has few Winograd
+    /// tiles runs on all crops together; without one (empty), crop by crop. Both give the same numbers.
     /// </summary>
-    internal void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output, int layers)
+    public void Forward(ReadOnlySpan<float> crops, int n, Span<float> a, Span<float> b, Span<float> flat, Span<float> dense, Span<float> output,
+        Span<float> batch = default)
     {
+        bool batched = batchLayer >= 0 && batch.Length >= BatchSize(n);
+        int stop = batched ? batchLayer : convs.Length;
+        Span<float> ins = batched ? batch[..(n * batchIn)] : default;
         for (int i = 0; i < n; i++)
         {
-            ReadOnlySpan<float> src = crops.Slice(i * InputLength, InputLength);
             int size = InputSize, row = InputSize;
-            bool srcInA = false; // the crop itself lives in neither scratch buffer
-            for (int l = 0; l < Math.Min(layers, convs.Length); l++)
+            var src = RunLayers(crops.Slice(i * InputLength, InputLength), ref size, ref row, 0, stop, a, b, false);
+            if (batched)
             {
-                var (conv, pk, ps) = convs[l];
-                int outSize = size - conv.K + 1;
-                Span<float> convOut = srcInA ? b : a;
-                if (conv.Winograd is { } fast)
+                // Park the layer input of each crop (compact, rows 'size' apart).
+                for (int y = 0; y < size; y++)
                 {
-                    fast.Forward(src, convOut, size, size, row, convOut.Slice(mapSize, winogradScratch));
-                }
-                else
-                {
-                    conv.Forward(src, convOut, positions[l], row);
-                }
-
-                if (pk > 0)
-                {
-                    Span<float> poolOut = srcInA ? a : b;
-                    MaxPool.Forward(convOut, outSize, outSize, row, conv.OutputChannelStride, pk, ps, CeilPooling, poolOut, Level);
-                    size = MaxPool.OutputSize(outSize, pk, ps, CeilPooling);
-                    row = size;
-                    src = poolOut;
-                }
-                else
-                {
-                    size = outSize;
-                    src = convOut;
-                    srcInA = !srcInA;
+                    int cs = batchIn / (size * size);
+                    src.Slice(y * row * cs, size * cs).CopyTo(ins.Slice((i * batchIn) + (y * size * cs), size * cs));
                 }
             }
-
-            if (layers < convs.Length)
+            else
             {
-                continue;
-            }
-
-            // src: size x size valid pixels with rows 'row' apart; compact them into this crop's feature row.
-            int cs = convs[^1].Conv.OutputChannelStride;
-            Span<float> dst = flat.Slice(i * FlatLength, FlatLength);
-            for (int y = 0; y < flatH; y++)
-            {
-                src.Slice(y * row * cs, flatW * cs).CopyTo(dst.Slice(y * flatW * cs, flatW * cs));
+                Flatten(src, row, flat.Slice(i * FlatLength, FlatLength));
             }
         }
 
-        if (layers > convs.Length)
+        if (batched)
         {
-            Dense.Forward(flat, dense, 0, n, 1);
-            Head.Forward(dense, output, 0, n, 1);
+            var conv = convs[batchLayer].Conv;
+            Span<float> outs = batch.Slice(n * batchIn, n * batchOut);
+            conv.Winograd!.Forward(ins, outs, batchInSize, batchInSize, batchInSize, batch[(n * (batchIn + batchOut))..], n, batchIn, batchOut);
+            for (int i = 0; i < n; i++)
+            {
+                int size = batchInSize, row = batchInSize;
+                var src = RunLayers(outs.Slice(i * batchOut, batchOut), ref size, ref row, batchLayer, convs.Length, a, b, true);
+                Flatten(src, row, flat.Slice(i * FlatLength, FlatLength));
+            }
+        }
+
+        Dense.Forward(flat, dense, 0, n, 1);
+        Head.Forward(dense, output, 0, n, 1);
+    }
+
+    // Layers [from, to) of one crop from 'src' (size x size valid pixels, rows 'row' apart). With 'convDone' the
+    // first layer's convolution has already run ('src' is its output) and only its pooling remains.
+    private ReadOnlySpan<float> RunLayers(ReadOnlySpan<float> src, ref int size, ref int row, int from, int to,
+        Span<float> a, Span<float> b, bool convDone)
+    {
+        bool srcInA = false; // the input lives in neither scratch buffer
+        for (int l = from; l < to; l++)
+        {
+            var (conv, pk, ps) = convs[l];
+            int outSize = size - conv.K + 1;
+            ReadOnlySpan<float> convOut;
+            if (convDone && l == from)
+            {
+                convOut = src;
+            }
+            else
+            {
+                Span<float> target = srcInA ? b : a;
+                if (conv.Winograd is { } fast)
+                {
+                    fast.Forward(src, target, size, size, row, target.Slice(mapSize, winogradScratch));
+                }
+                else
+                {
+                    conv.Forward(src, target, positions[l], row);
+                }
+
+                convOut = target;
+                srcInA = !srcInA;
+            }
+
+            if (pk > 0)
+            {
+                Span<float> poolOut = srcInA ? b : a;
+                MaxPool.Forward(convOut, outSize, outSize, row, conv.OutputChannelStride, pk, ps, CeilPooling, poolOut, Level);
+                size = MaxPool.OutputSize(outSize, pk, ps, CeilPooling);
+                row = size;
+                src = poolOut;
+                srcInA = !srcInA;
+            }
+            else
+            {
+                size = outSize;
+                src = convOut;
+            }
+        }
+
+        return src;
+    }
+
+    // src: the last map (flatH x flatW valid pixels, rows 'row' apart); compact it into one crop's feature row.
+    private void Flatten(ReadOnlySpan<float> src, int row, Span<float> dst)
+    {
+        int cs = convs[^1].Conv.OutputChannelStride;
+        for (int y = 0; y < flatH; y++)
+        {
+            src.Slice(y * row * cs, flatW * cs).CopyTo(dst.Slice(y * flatW * cs, flatW * cs));
         }
     }
 }

@@ -139,7 +139,7 @@ internal sealed class WinogradConv
     /// <summary>Tiles transformed and multiplied together.</summary>
     public int TileChunk { get; }
 
-    /// <summary>Floats of scratch <see cref="Forward"/> needs.</summary>
+    /// <summary>Floats of scratch <c>Forward</c> needs.</summary>
     public int ScratchSize => (Points * (InPoint + OutPoint)) + (Points * InputChannelStride);
 
     // Floats from one point's matrix to the next: a chunk's tiles plus a skew. Without the skew the matrices lie a
@@ -160,7 +160,16 @@ internal sealed class WinogradConv
     /// (h - 2) x (w - 2) valid outputs, written at <c>(y * rowPixels + x) * OutputChannelStride</c> (the placement of
     /// <see cref="ConvLayer"/>'s flattened run; the other positions are left untouched).
     /// </summary>
-    public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, int inHeight, int inWidth, int rowPixels, Span<float> scratch)
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int inHeight, int inWidth, int rowPixels, Span<float> scratch) =>
+        Forward(input, output, inHeight, inWidth, rowPixels, scratch, 1, 0, 0);
+
+    /// <summary>
+    /// The same for <paramref name="images"/> maps of one size at once, image i's input starting at
+    /// <c>i * inImageStride</c> floats and its output at <c>i * outImageStride</c>: the tiles of all images go through
+    /// the products together, so that small maps (a few tiles each) still fill the kernels' blocks of eight.
+    /// </summary>
+    public unsafe void Forward(ReadOnlySpan<float> input, Span<float> output, int inHeight, int inWidth, int rowPixels, Span<float> scratch,
+        int images, long inImageStride, long outImageStride)
     {
         int outH = inHeight - 2, outW = inWidth - 2;
         if (outH <= 0 || outW <= 0)
@@ -169,15 +178,15 @@ internal sealed class WinogradConv
         }
 
         int m = Tile;
-        int tilesW = (outW + m - 1) / m, tilesH = (outH + m - 1) / m, tiles = tilesW * tilesH;
+        int tilesW = (outW + m - 1) / m, tilesH = (outH + m - 1) / m, perImage = tilesW * tilesH, tiles = perImage * images;
         int sin = InputChannelStride, sout = OutputChannelStride;
         if (scratch.Length < ScratchSize)
         {
             throw new ArgumentException($"Winograd scratch needs {ScratchSize} floats, got {scratch.Length}.", nameof(scratch));
         }
 
-        long lastIn = (((long)(inHeight - 1) * rowPixels) + inWidth) * sin;
-        long lastOut = (((long)(outH - 1) * rowPixels) + outW) * sout;
+        long lastIn = ((((long)(inHeight - 1) * rowPixels) + inWidth) * sin) + ((images - 1) * inImageStride);
+        long lastOut = ((((long)(outH - 1) * rowPixels) + outW) * sout) + ((images - 1) * outImageStride);
         if (input.Length < lastIn || output.Length < lastOut)
         {
             throw new ArgumentException("Winograd input or output buffer is too small for the map.");
@@ -210,6 +219,9 @@ internal sealed class WinogradConv
                 RowPixels = rowPixels,
                 TilesW = tilesW,
                 Tile = m,
+                PerImage = perImage,
+                InImage = inImageStride,
+                OutImage = outImageStride,
                 InStride = sin,
                 OutStride = sout,
                 InPoint = ip,
@@ -268,6 +280,9 @@ internal sealed class WinogradConv
         public int OutWidth;
         public int RowPixels;
         public int TilesW;
+        public int PerImage;
+        public long InImage;
+        public long OutImage;
         public int Tile;
         public int InStride;
         public int OutStride;
@@ -290,13 +305,14 @@ internal sealed class WinogradConv
             TV* tmp = stackalloc TV[36];
             for (int t = 0; t < count; t++)
             {
-                int tile = first + t;
+                int image = (first + t) / g.PerImage, tile = (first + t) % g.PerImage;
                 int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
+                float* input = g.Input + (image * g.InImage);
                 float* src;
                 long rowStep;
                 if (y0 + n <= g.InHeight && x0 + n <= g.InWidth)
                 {
-                    src = g.Input + ((((long)y0 * g.RowPixels) + x0) * s);
+                    src = input + ((((long)y0 * g.RowPixels) + x0) * s);
                     rowStep = (long)g.RowPixels * s;
                 }
                 else
@@ -308,7 +324,7 @@ internal sealed class WinogradConv
                     int cols = Math.Min(n, g.InWidth - x0);
                     for (int r = 0; r < n && y0 + r < g.InHeight; r++)
                     {
-                        new ReadOnlySpan<float>(g.Input + ((((long)(y0 + r) * g.RowPixels) + x0) * s), cols * s)
+                        new ReadOnlySpan<float>(input + ((((long)(y0 + r) * g.RowPixels) + x0) * s), cols * s)
                             .CopyTo(new Span<float>(src + (r * rowStep), cols * s));
                     }
                 }
@@ -368,10 +384,10 @@ internal sealed class WinogradConv
             TV* y = stackalloc TV[16];
             for (int t = 0; t < count; t++)
             {
-                int tile = first + t;
+                int image = (first + t) / g.PerImage, tile = (first + t) % g.PerImage;
                 int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
                 int rows = Math.Min(m, g.OutHeight - y0), cols = Math.Min(m, g.OutWidth - x0);
-                float* o = g.Output + ((((long)y0 * g.RowPixels) + x0) * s);
+                float* o = g.Output + (image * g.OutImage) + ((((long)y0 * g.RowPixels) + x0) * s);
                 float* src = g.Products + ((long)t * s);
                 for (int c = 0; c < s; c += TOps.Width)
                 {

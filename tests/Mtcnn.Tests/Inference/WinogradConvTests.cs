@@ -117,3 +117,31 @@ public sealed class WinogradConvTests
         Assert.Throws<ArgumentException>(() => layer.Winograd!.Forward(input, output, 4, 4, 4, new float[10]));
     }
 }
+
+/// <summary>R-Net and O-Net run their small-map Winograd layer on a batch of crops or crop by crop: same numbers.</summary>
+public sealed class CropBatchTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(13)]
+    public void Batched_and_single_crops_agree(int n)
+    {
+        var nets = GoldenVectorTests.Nets(Simd.Best.ToString());
+        foreach (var net in new[] { nets.R, nets.O })
+        {
+            Assert.True(net.BatchSize(n) > 0);
+            var rnd = new Random(n);
+            var crops = Enumerable.Range(0, n * net.InputLength).Select(_ => (rnd.NextSingle() * 2) - 1).ToArray();
+            float[] Run(bool batched)
+            {
+                var output = new float[n * net.OutputStride];
+                net.Forward(crops, n, new float[net.ScratchPerCrop], new float[net.ScratchPerCrop], new float[n * net.FlatLength],
+                    new float[net.DenseSize(n)], output, batched ? new float[net.BatchSize(n)] : default);
+                return output;
+            }
+
+            Assert.Equal(Run(false), Run(true));
+        }
+    }
+}
