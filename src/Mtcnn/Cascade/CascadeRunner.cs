@@ -274,7 +274,29 @@ internal sealed class CascadeRunner
         items.Sort((x, y) => y.Cost.CompareTo(x.Cost));
         ctx.PrepareLists(items.Count, levels.Count);
         float threshold = options.PNetThreshold;
-        ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], threshold, ws, ctx.ItemWindows[i]), ct);
+
+        // Resample every band's input first, while the summed-area table is still in the cache; the nets' maps that
+        // follow evict it (1280x720, one thread: about 3 ms of resampling by profile when interleaved with the nets,
+        // 1.6 ms in one go; the 720p median photo went from 68.5 to 65.4 ms).
+        var offsets = ctx.ItemInputOffsets(items.Count);
+        long inputFloats = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var lv = levels[items[i].Level];
+            offsets[i] = inputFloats;
+            inputFloats += (long)PNet.InputRows(items[i].FirstRow, items[i].Rows, lv.Height).Rows * lv.Width * 3;
+        }
+
+        var inputs = ctx.PyramidInputs(inputFloats);
+        ForEach(items.Count, degree, (i, ws) =>
+        {
+            var item = items[i];
+            var lv = levels[item.Level];
+            var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
+            ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
+                inputOffset, inputScale, inputs.AsSpan((int)offsets[i], rows * lv.Width * 3), ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
+        }, ct);
+        ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], inputs.AsSpan((int)offsets[i]), threshold, ws, ctx.ItemWindows[i]), ct);
 
         // Gather each level's windows (items of a level in row order) and suppress within the level.
         for (int i = 0; i < items.Count; i++)
@@ -296,13 +318,10 @@ internal sealed class CascadeRunner
         }
     }
 
-    private void PNetItem(ImageContext ctx, PNetWorkItem item, float threshold, Workspace ws, List<Window> output)
+    private void PNetItem(ImageContext ctx, PNetWorkItem item, ReadOnlySpan<float> input, float threshold, Workspace ws, List<Window> output)
     {
         var lv = ctx.Levels[item.Level];
-        var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
-        Span<float> input = ws.Input(rows * lv.Width * 3);
-        ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
-            inputOffset, inputScale, input, ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
+        var (_, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
         var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);

@@ -69,6 +69,36 @@ internal sealed class ImageContext(ImageResampler resampler)
 
     public int[] CropBoxes { get; set; } = [];
 
+    private float[] pyramidInputs = [];
+    private long[] itemInputOffsets = [];
+
+    /// <summary>One buffer for the resampled input of every P-Net band of the image (grown as needed, then reused).</summary>
+    public float[] PyramidInputs(long floats)
+    {
+        if (floats > Array.MaxLength)
+        {
+            throw new InvalidOperationException($"The image pyramid needs {floats} floats, more than one buffer can hold.");
+        }
+
+        if (pyramidInputs.Length < floats)
+        {
+            pyramidInputs = new float[Math.Max(floats, pyramidInputs.Length + (pyramidInputs.Length / 2))];
+        }
+
+        return pyramidInputs;
+    }
+
+    /// <summary>Where each band's input starts in <see cref="PyramidInputs"/>.</summary>
+    public long[] ItemInputOffsets(int items)
+    {
+        if (itemInputOffsets.Length < items)
+        {
+            itemInputOffsets = new long[Math.Max(items, itemInputOffsets.Length * 2)];
+        }
+
+        return itemInputOffsets;
+    }
+
     /// <summary>Makes sure the per-item and per-level window lists exist, all empty.</summary>
     public void PrepareLists(int items, int levels)
     {
