@@ -54,33 +54,48 @@ internal sealed class IntegralImage : ImageResampler
                 uint* prev = t + ((long)y * rl);
                 uint* cur = prev + rl;
                 cur[0] = cur[1] = cur[2] = 0;
+
+                // The row's running sums first (three short dependency chains), then the row above added with
+                // vectors: the table row stays in L1 between the two passes.
                 uint s0 = 0, s1 = 0, s2 = 0;
+                uint* o = cur + 3;
                 if (bpp == 1)
                 {
-                    for (int x = 0; x < width; x++)
+                    for (int x = 0; x < width; x++, o += 3)
                     {
-                        uint v = row[x];
-                        s0 += v;
-                        uint* o = cur + ((x + 1) * 3);
-                        uint* p = prev + ((x + 1) * 3);
-                        o[0] = unchecked(p[0] + s0);
-                        o[1] = unchecked(p[1] + s0);
-                        o[2] = unchecked(p[2] + s0);
+                        s0 += row[x];
+                        o[0] = s0;
+                        o[1] = s0;
+                        o[2] = s0;
                     }
                 }
                 else
                 {
                     byte* q = row;
-                    uint* o = cur + 3, p = prev + 3;
-                    for (int x = 0; x < width; x++, q += bpp, o += 3, p += 3)
+                    for (int x = 0; x < width; x++, q += bpp, o += 3)
                     {
                         s0 += q[c0];
                         s1 += q[1];
                         s2 += q[c2];
-                        o[0] = unchecked(p[0] + s0);
-                        o[1] = unchecked(p[1] + s1);
-                        o[2] = unchecked(p[2] + s2);
+                        o[0] = s0;
+                        o[1] = s1;
+                        o[2] = s2;
                     }
+                }
+
+                int n = width * 3, k = 0;
+                uint* dstRow = cur + 3, above = prev + 3;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    for (; k + 8 <= n; k += 8)
+                    {
+                        (Vector256.Load(dstRow + k) + Vector256.Load(above + k)).Store(dstRow + k);
+                    }
+                }
+
+                for (; k < n; k++)
+                {
+                    dstRow[k] = unchecked(dstRow[k] + above[k]);
                 }
             }
         }
