@@ -32,8 +32,8 @@ internal static class LayerProbe
         var c3 = levels.Select(lv => new float[p.ScratchSize(lv.Height, lv.Width)]).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{width}x{height} min face {minFace}: {levels.Count} levels, {levels.Sum(l => (long)l.Width * l.Height)} pyramid pixels, level 0 {levels[0].Width}x{levels[0].Height}"));
-        Time("integral image", () => ii.Build(img.Pixels.Span, width, height, img.Stride, img.Format, false));
-        Time("resample", () =>
+        ProbeTimer.Time("integral image", () => ii.Build(img.Pixels.Span, width, height, img.Stride, img.Format, false));
+        ProbeTimer.Time("resample", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -41,7 +41,7 @@ internal static class LayerProbe
                 ii.Resample(0, 0, width, height, lv.Width, lv.Height, 0, lv.Height, 127.5f, 0.0078125f, inputs[l], ints);
             }
         });
-        Time("conv1", () =>
+        ProbeTimer.Time("conv1", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -50,7 +50,7 @@ internal static class LayerProbe
                 p.Conv1.Forward(inputs[l], c1[l], 0, ((h1 - 1) * lv.Width) + w1, lv.Width);
             }
         });
-        Time("pool", () =>
+        ProbeTimer.Time("pool", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -58,7 +58,7 @@ internal static class LayerProbe
                 MaxPool.Forward(c1[l], lv.Height - 2, lv.Width - 2, lv.Width, p.Conv1.OutputChannelStride, 2, 2, true, pooled[l], Simd.Best);
             }
         });
-        Time("conv2", () =>
+        ProbeTimer.Time("conv2", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -67,7 +67,7 @@ internal static class LayerProbe
                 p.Conv2.Forward(pooled[l], c2[l], 0, ((hp - 3) * wp) + wp - 2, wp);
             }
         });
-        Time("conv3", () =>
+        ProbeTimer.Time("conv3", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -76,7 +76,7 @@ internal static class LayerProbe
                 p.Conv3.Forward(c2[l], c3[l], 0, ((hp - 5) * wp) + wp - 4, wp);
             }
         });
-        Time("head", () =>
+        ProbeTimer.Time("head", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -85,7 +85,7 @@ internal static class LayerProbe
                 p.Head.Forward(c3[l], c2[l], 0, ((hp - 5) * wp) + wp - 4, wp);
             }
         });
-        Time("forward (whole levels)", () =>
+        ProbeTimer.Time("forward (whole levels)", () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
@@ -94,22 +94,7 @@ internal static class LayerProbe
         });
         var det = new FaceDetector(options);
         int cands = 0;
-        Time("detector P-Net stage", () => cands = det.Detect(img).PNetCandidates.Count);
+        ProbeTimer.Time("detector P-Net stage", () => cands = det.Detect(img).PNetCandidates.Count);
         Console.WriteLine($"candidates after P-Net: {cands}");
-    }
-
-    private static void Time(string name, Action action)
-    {
-        action();
-        var cpu0 = Environment.CpuUsage.UserTime;
-        var sw = Stopwatch.StartNew();
-        int n = 0;
-        while (sw.ElapsedMilliseconds < 1500)
-        {
-            action();
-            n++;
-        }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-24} {(Environment.CpuUsage.UserTime - cpu0).TotalMilliseconds / n,8:F3} ms CPU"));
     }
 }

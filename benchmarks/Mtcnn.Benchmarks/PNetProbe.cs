@@ -19,15 +19,15 @@ internal static class PNetProbe
         var ints = new int[400 * 3];
         var a = new float[nets.P.ScratchSize(400, 400)];
         var b = new float[a.Length];
-        Time("integral", () => ii.Build(img.Pixels.Span, 640, 480, img.Stride, img.Format, false));
-        Time("resample all levels", () =>
+        ProbeTimer.Time("integral", () => ii.Build(img.Pixels.Span, 640, 480, img.Stride, img.Format, false));
+        ProbeTimer.Time("resample all levels", () =>
         {
             foreach (var lv in levels)
             {
                 ii.Resample(0, 0, 640, 480, lv.Width, lv.Height, 0, lv.Height, 127.5f, 0.0078125f, input, ints);
             }
         });
-        Time("pnet all levels", () =>
+        ProbeTimer.Time("pnet all levels", () =>
         {
             foreach (var lv in levels)
             {
@@ -36,7 +36,7 @@ internal static class PNetProbe
         });
         foreach (int band in new[] { 24, 48, 1000 })
         {
-            Time($"pnet bands of {band}", () =>
+            ProbeTimer.Time($"pnet bands of {band}", () =>
             {
                 foreach (var lv in levels)
                 {
@@ -52,7 +52,7 @@ internal static class PNetProbe
 
         foreach (int band in new[] { 24, 1000 })
         {
-            Time($"resample bands {band}", () =>
+            ProbeTimer.Time($"resample bands {band}", () =>
             {
                 foreach (var lv in levels)
                 {
@@ -63,7 +63,7 @@ internal static class PNetProbe
                     }
                 }
             });
-            Time($"forward bands {band}", () =>
+            ProbeTimer.Time($"forward bands {band}", () =>
             {
                 foreach (var lv in levels)
                 {
@@ -82,28 +82,13 @@ internal static class PNetProbe
             var (first0, rows0) = PNet.InputRows(0, Math.Min(band, lv.OutHeight), lv.Height);
             ii.Resample(0, 0, 640, 480, lv.Width, lv.Height, first0, rows0, 127.5f, 0.0078125f, input, ints);
             int h1 = rows0 - 2, w1 = lv.Width - 2;
-            Time($"L0 conv1 band {band}", () => nets.P.Conv1.Forward(input, a, 0, ((h1 - 1) * lv.Width) + w1, lv.Width));
-            Time($"L0 pool band {band}", () => MaxPool.Forward(a, h1, w1, lv.Width, nets.P.Conv1.OutputChannelStride, 2, 2, true, b, Simd.Best));
-            Time($"L0 fwd band {band}", () => nets.P.Forward(input, rows0, lv.Width, a, b));
+            ProbeTimer.Time($"L0 conv1 band {band}", () => nets.P.Conv1.Forward(input, a, 0, ((h1 - 1) * lv.Width) + w1, lv.Width));
+            ProbeTimer.Time($"L0 pool band {band}", () => MaxPool.Forward(a, h1, w1, lv.Width, nets.P.Conv1.OutputChannelStride, 2, 2, true, b, Simd.Best));
+            ProbeTimer.Time($"L0 fwd band {band}", () => nets.P.Forward(input, rows0, lv.Width, a, b));
         }
 
         long px = levels.Sum(l => (long)l.Width * l.Height);
         Console.WriteLine($"levels {levels.Count}, pyramid pixels {px}");
-    }
-
-    private static void Time(string name, Action action)
-    {
-        action();
-        var cpu0 = Environment.CpuUsage.UserTime;
-        var sw = Stopwatch.StartNew();
-        int n = 0;
-        while (sw.ElapsedMilliseconds < 1000)
-        {
-            action();
-            n++;
-        }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} {(Environment.CpuUsage.UserTime - cpu0).TotalMilliseconds / n,8:F3} ms CPU"));
     }
 }
 

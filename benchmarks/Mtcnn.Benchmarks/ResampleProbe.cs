@@ -22,7 +22,7 @@ internal static class ResampleProbe
         var ints = new int[ii.ScratchInts(1280)];
         foreach (int size in new[] { 24, 48 })
         {
-            Time($"1000 crops to {size}", () =>
+            ProbeTimer.Time($"1000 crops to {size}", () =>
             {
                 foreach (var b in boxes)
                 {
@@ -32,22 +32,7 @@ internal static class ResampleProbe
         }
 
         var level = new float[769 * 433 * 3];
-        Time("level 769x433", () => ii.Resample(0, 0, 1280, 720, 769, 433, 0, 433, 127.5f, 0.0078125f, level, ints));
-        Time("integral 1280x720", () => ii.Build(img.Pixels.Span, 1280, 720, img.Stride, img.Format, false));
-    }
-
-    private static void Time(string name, Action action)
-    {
-        action();
-        var cpu0 = Environment.CpuUsage.UserTime;
-        var sw = Stopwatch.StartNew();
-        int n = 0;
-        while (sw.ElapsedMilliseconds < 1000)
-        {
-            action();
-            n++;
-        }
-
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-22} {(Environment.CpuUsage.UserTime - cpu0).TotalMilliseconds / n,8:F3} ms CPU"));
+        ProbeTimer.Time("level 769x433", () => ii.Resample(0, 0, 1280, 720, 769, 433, 0, 433, 127.5f, 0.0078125f, level, ints));
+        ProbeTimer.Time("integral 1280x720", () => ii.Build(img.Pixels.Span, 1280, 720, img.Stride, img.Format, false));
     }
 }
