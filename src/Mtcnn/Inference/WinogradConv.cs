@@ -291,6 +291,37 @@ internal sealed class WinogradConv
         public bool Prelu;
     }
 
+    /// <summary>Steps through tiles in order (image, tile row, tile column) without a division per tile.</summary>
+    private struct TileWalk
+    {
+        public int Image;
+        public int Y0;
+        public int X0;
+
+        public TileWalk(ref Geometry g, int first)
+        {
+            Image = first / g.PerImage;
+            int tile = first % g.PerImage;
+            Y0 = tile / g.TilesW * g.Tile;
+            X0 = tile % g.TilesW * g.Tile;
+        }
+
+        public void Next(ref Geometry g)
+        {
+            X0 += g.Tile;
+            if (X0 >= g.TilesW * g.Tile)
+            {
+                X0 = 0;
+                Y0 += g.Tile;
+                if (Y0 >= g.OutHeight)
+                {
+                    Y0 = 0;
+                    Image++;
+                }
+            }
+        }
+    }
+
     /// <summary>The input and output transforms for one vector width.</summary>
     private static unsafe class Transforms<TOps, TV>
         where TOps : IVectorOps<TV>
@@ -303,10 +334,10 @@ internal sealed class WinogradConv
             int s = g.InStride, m = g.Tile, n = m + 2;
             long point = g.InPoint;
             TV* tmp = stackalloc TV[36];
-            for (int t = 0; t < count; t++)
+            var walk = new TileWalk(ref g, first);
+            for (int t = 0; t < count; t++, walk.Next(ref g))
             {
-                int image = (first + t) / g.PerImage, tile = (first + t) % g.PerImage;
-                int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
+                int image = walk.Image, y0 = walk.Y0, x0 = walk.X0;
                 float* input = g.Input + (image * g.InImage);
                 float* src;
                 long rowStep;
@@ -382,10 +413,10 @@ internal sealed class WinogradConv
             long down = (long)g.RowPixels * s;
             TV* tmp = stackalloc TV[24];
             TV* y = stackalloc TV[16];
-            for (int t = 0; t < count; t++)
+            var walk = new TileWalk(ref g, first);
+            for (int t = 0; t < count; t++, walk.Next(ref g))
             {
-                int image = (first + t) / g.PerImage, tile = (first + t) % g.PerImage;
-                int y0 = tile / g.TilesW * m, x0 = tile % g.TilesW * m;
+                int image = walk.Image, y0 = walk.Y0, x0 = walk.X0;
                 int rows = Math.Min(m, g.OutHeight - y0), cols = Math.Min(m, g.OutWidth - x0);
                 float* o = g.Output + (image * g.OutImage) + ((((long)y0 * g.RowPixels) + x0) * s);
                 float* src = g.Products + ((long)t * s);
@@ -423,13 +454,28 @@ internal sealed class WinogradConv
 
                     var vb = TOps.Load(g.Bias + c);
                     var va = TOps.Load(g.Alpha + c);
+                    if (g.Prelu)
+                    {
+                        for (int k = 0; k < m * m; k++)
+                        {
+                            y[k] = TOps.Prelu(TOps.Add(y[k], vb), va);
+                        }
+                    }
+                    else
+                    {
+                        for (int k = 0; k < m * m; k++)
+                        {
+                            y[k] = TOps.Add(y[k], vb);
+                        }
+                    }
+
                     for (int i = 0; i < rows; i++)
                     {
                         float* orow = o + (i * down) + c;
+                        TV* yrow = y + (i * m);
                         for (int j = 0; j < cols; j++)
                         {
-                            var v = TOps.Add(y[(i * m) + j], vb);
-                            TOps.Store(orow + (j * s), g.Prelu ? TOps.Prelu(v, va) : v);
+                            TOps.Store(orow + (j * s), yrow[j]);
                         }
                     }
                 }
