@@ -75,16 +75,7 @@ internal sealed class ConvLayer
             }
         }
 
-        bias = new float[OutputChannelStride];
-        alpha = new float[OutputChannelStride];
-        biasValues[..cout].CopyTo(bias);
-        if (hasPrelu)
-        {
-            for (int o = 0; o < cout; o++)
-            {
-                alpha[o] = preluSlopes.Length == 1 ? preluSlopes[0] : preluSlopes[o];
-            }
-        }
+        (bias, alpha) = PaddedBiasAndSlopes(biasValues, preluSlopes, hasPrelu, cout, OutputChannelStride);
 
         if (WinogradConv.Pays(k, cin))
         {
@@ -101,6 +92,27 @@ internal sealed class ConvLayer
 
     /// <summary>Floats of scratch <see cref="Winograd"/> needs (0 without it).</summary>
     public int WinogradScratch => Winograd?.ScratchSize ?? 0;
+
+    /// <summary>
+    /// Bias and PReLU slopes padded to <paramref name="stride"/> lanes (zeros in the padding; a shared slope repeated
+    /// for every channel; all zeros without PReLU).
+    /// </summary>
+    internal static (float[] Bias, float[] Slopes) PaddedBiasAndSlopes(ReadOnlySpan<float> biasValues, ReadOnlySpan<float> preluSlopes,
+        bool hasPrelu, int cout, int stride)
+    {
+        var b = new float[stride];
+        var a = new float[stride];
+        biasValues[..cout].CopyTo(b);
+        if (hasPrelu)
+        {
+            for (int o = 0; o < cout; o++)
+            {
+                a[o] = preluSlopes.Length == 1 ? preluSlopes[0] : preluSlopes[o];
+            }
+        }
+
+        return (b, a);
+    }
 
     /// <summary>The kernel family the weights are packed for.</summary>
     public SimdLevel Level { get; }

@@ -103,16 +103,7 @@ internal sealed class WinogradConv
             products[k] = new ConvLayer(u[k], zeros, [], false, cout, cin, 1, inputChannelStride, level);
         }
 
-        bias = new float[OutputChannelStride];
-        alpha = new float[OutputChannelStride];
-        biasValues[..cout].CopyTo(bias);
-        if (hasPrelu)
-        {
-            for (int o = 0; o < cout; o++)
-            {
-                alpha[o] = preluSlopes.Length == 1 ? preluSlopes[0] : preluSlopes[o];
-            }
-        }
+        (bias, alpha) = ConvLayer.PaddedBiasAndSlopes(biasValues, preluSlopes, hasPrelu, cout, OutputChannelStride);
 
         int perTile = Points * (InputChannelStride + OutputChannelStride);
         TileChunk = Math.Clamp(ScratchBudget / perTile / 8 * 8, 8, 64);
@@ -231,37 +222,40 @@ internal sealed class WinogradConv
             for (int first = 0; first < tiles; first += t)
             {
                 int count = Math.Min(t, tiles - first);
-                switch (Level)
-                {
-                    case SimdLevel.Vector512:
-                        Transforms<Ops512, Vector512<float>>.Input(ref geo, first, count);
-                        break;
-                    case SimdLevel.Vector256:
-                        Transforms<Ops256, Vector256<float>>.Input(ref geo, first, count);
-                        break;
-                    default:
-                        Transforms<OpsScalar, float>.Input(ref geo, first, count);
-                        break;
-                }
-
+                Transform(ref geo, first, count, output: false);
                 for (int k = 0; k < points; k++)
                 {
                     products[k].Forward(v.Slice(k * ip, count * sin), mm.Slice(k * op, count * sout), 0, count, 1);
                 }
 
-                switch (Level)
-                {
-                    case SimdLevel.Vector512:
-                        Transforms<Ops512, Vector512<float>>.Output(ref geo, first, count);
-                        break;
-                    case SimdLevel.Vector256:
-                        Transforms<Ops256, Vector256<float>>.Output(ref geo, first, count);
-                        break;
-                    default:
-                        Transforms<OpsScalar, float>.Output(ref geo, first, count);
-                        break;
-                }
+                Transform(ref geo, first, count, output: true);
             }
+        }
+    }
+
+    // The input or output transform of a chunk, for the layer's vector width.
+    private void Transform(ref Geometry geo, int first, int count, bool output)
+    {
+        switch (Level)
+        {
+            case SimdLevel.Vector512 when output:
+                Transforms<Ops512, Vector512<float>>.Output(ref geo, first, count);
+                break;
+            case SimdLevel.Vector512:
+                Transforms<Ops512, Vector512<float>>.Input(ref geo, first, count);
+                break;
+            case SimdLevel.Vector256 when output:
+                Transforms<Ops256, Vector256<float>>.Output(ref geo, first, count);
+                break;
+            case SimdLevel.Vector256:
+                Transforms<Ops256, Vector256<float>>.Input(ref geo, first, count);
+                break;
+            case SimdLevel.Scalar when output:
+                Transforms<OpsScalar, float>.Output(ref geo, first, count);
+                break;
+            default:
+                Transforms<OpsScalar, float>.Input(ref geo, first, count);
+                break;
         }
     }
 
