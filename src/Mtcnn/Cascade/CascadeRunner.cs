@@ -406,6 +406,21 @@ internal sealed class CascadeRunner
             }
         }
 
+        // Crops go through the nets in order of position (top, then left) so that neighbouring crops read the same
+        // summed-area table rows while they are cached; slot s holds candidate order[s], candidate i sits in slot rank[i].
+        var (order, rank, keys) = ctx.CropOrder(n);
+        for (int i = 0; i < n; i++)
+        {
+            order[i] = i;
+            keys[i] = ((long)boxes[(i * 4) + 1] << 32) | (uint)boxes[i * 4];
+        }
+
+        Array.Sort(keys, order, 0, n);
+        for (int s = 0; s < n; s++)
+        {
+            rank[order[s]] = s;
+        }
+
         // Several chunks per thread so that threads finish together even when few candidates remain.
         int chunk = degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
         int chunks = (n + chunk - 1) / chunk;
@@ -418,7 +433,7 @@ internal sealed class CascadeRunner
             Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
             for (int k = 0; k < count; k++)
             {
-                int bi = (first + k) * 4;
+                int bi = order[first + k] * 4;
                 Span<float> dst = crops.Slice(k * net.InputLength, net.InputLength);
                 if (boxes[bi + 2] <= 0)
                 {
@@ -444,7 +459,7 @@ internal sealed class CascadeRunner
                 continue;
             }
 
-            ReadOnlySpan<float> row = outputs.AsSpan(i * stride, stride);
+            ReadOnlySpan<float> row = outputs.AsSpan(rank[i] * stride, stride);
             float logit = softmax ? row[1] - row[0] : row[0];
             float p = 1f / (1f + MathF.Exp(-logit));
             if (!(p > threshold))
@@ -458,7 +473,7 @@ internal sealed class CascadeRunner
             w.Dy1 = row[reg + 1];
             w.Dx2 = row[reg + 2];
             w.Dy2 = row[reg + 3];
-            w.Tag = i;
+            w.Tag = rank[i];
             kept.Add(w);
         }
 

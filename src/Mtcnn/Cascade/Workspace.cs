@@ -69,6 +69,24 @@ internal sealed class ImageContext(ImageResampler resampler)
 
     public int[] CropBoxes { get; set; } = [];
 
+    private int[] cropOrder = [];
+    private int[] cropRank = [];
+    private long[] cropKeys = [];
+
+    /// <summary>Scratch for the order in which crops go through a net: slot to candidate, candidate to slot, sort keys.</summary>
+    public (int[] Order, int[] Rank, long[] Keys) CropOrder(int n)
+    {
+        if (cropOrder.Length < n)
+        {
+            int size = Math.Max(n, cropOrder.Length * 2);
+            cropOrder = new int[size];
+            cropRank = new int[size];
+            cropKeys = new long[size];
+        }
+
+        return (cropOrder, cropRank, cropKeys);
+    }
+
     private float[] pyramidInputs = [];
     private long[] itemInputOffsets = [];
 
