@@ -430,19 +430,38 @@ internal sealed class WinogradConv
                         A2(r00, r10, r20, r30, out y[0], out y[2]);
                         A2(r01, r11, r21, r31, out y[1], out y[3]);
                     }
+                    else if (rows == 4 && cols == 4)
+                    {
+                        // A full tile with the intermediate kept in registers: columns of the 6x6 products through
+                        // A^T (4 x 6 values), then each output row through A, finished and stored at once.
+                        Column4(p, point, 0, out var t00, out var t10, out var t20, out var t30);
+                        Column4(p, point, 1, out var t01, out var t11, out var t21, out var t31);
+                        Column4(p, point, 2, out var t02, out var t12, out var t22, out var t32);
+                        Column4(p, point, 3, out var t03, out var t13, out var t23, out var t33);
+                        Column4(p, point, 4, out var t04, out var t14, out var t24, out var t34);
+                        Column4(p, point, 5, out var t05, out var t15, out var t25, out var t35);
+                        var fb = TOps.Load(g.Bias + c);
+                        var fa = TOps.Load(g.Alpha + c);
+                        float* oc = o + c;
+                        StoreRow4(oc, s, g.Prelu, fb, fa, t00, t01, t02, t03, t04, t05);
+                        StoreRow4(oc + down, s, g.Prelu, fb, fa, t10, t11, t12, t13, t14, t15);
+                        StoreRow4(oc + (2 * down), s, g.Prelu, fb, fa, t20, t21, t22, t23, t24, t25);
+                        StoreRow4(oc + (3 * down), s, g.Prelu, fb, fa, t30, t31, t32, t33, t34, t35);
+                        continue;
+                    }
                     else
                     {
-                        // Rows of the 6x6 products through A into tmp (6 rows x 4 columns), then columns through A^T.
-                        for (int i = 0; i < 6; i++)
+                        // A tile at the map's edge: the same arithmetic in the same order as a full tile (columns through
+                        // A^T into tmp, 4 rows x 6 columns, then rows through A), stored only inside the map.
+                        for (int j = 0; j < 6; j++)
                         {
-                            float* r = p + (6 * i * point);
-                            A4(TOps.Load(r), TOps.Load(r + point), TOps.Load(r + (2 * point)), TOps.Load(r + (3 * point)), TOps.Load(r + (4 * point)),
-                                TOps.Load(r + (5 * point)), out tmp[i * 4], out tmp[(i * 4) + 1], out tmp[(i * 4) + 2], out tmp[(i * 4) + 3]);
+                            Column4(p, point, j, out tmp[j], out tmp[6 + j], out tmp[12 + j], out tmp[18 + j]);
                         }
 
-                        for (int j = 0; j < 4; j++)
+                        for (int r = 0; r < 4; r++)
                         {
-                            A4(tmp[j], tmp[4 + j], tmp[8 + j], tmp[12 + j], tmp[16 + j], tmp[20 + j], out y[j], out y[4 + j], out y[8 + j], out y[12 + j]);
+                            TV* row = tmp + (r * 6);
+                            A4(row[0], row[1], row[2], row[3], row[4], row[5], out y[r * 4], out y[(r * 4) + 1], out y[(r * 4) + 2], out y[(r * 4) + 3]);
                         }
                     }
 
@@ -474,6 +493,38 @@ internal sealed class WinogradConv
                     }
                 }
             }
+        }
+
+        // F(4x4): A^T down column j of the 6x6 products.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Column4(float* p, long point, int j, out TV y0, out TV y1, out TV y2, out TV y3)
+        {
+            float* q = p + (j * point);
+            A4(TOps.Load(q), TOps.Load(q + (6 * point)), TOps.Load(q + (12 * point)), TOps.Load(q + (18 * point)), TOps.Load(q + (24 * point)),
+                TOps.Load(q + (30 * point)), out y0, out y1, out y2, out y3);
+        }
+
+        // F(4x4): A along one row of the intermediate, plus bias and PReLU, stored as four output pixels.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreRow4(float* o, int s, bool prelu, TV bias, TV slope, TV m0, TV m1, TV m2, TV m3, TV m4, TV m5)
+        {
+            A4(m0, m1, m2, m3, m4, m5, out var y0, out var y1, out var y2, out var y3);
+            y0 = TOps.Add(y0, bias);
+            y1 = TOps.Add(y1, bias);
+            y2 = TOps.Add(y2, bias);
+            y3 = TOps.Add(y3, bias);
+            if (prelu)
+            {
+                y0 = TOps.Prelu(y0, slope);
+                y1 = TOps.Prelu(y1, slope);
+                y2 = TOps.Prelu(y2, slope);
+                y3 = TOps.Prelu(y3, slope);
+            }
+
+            TOps.Store(o, y0);
+            TOps.Store(o + s, y1);
+            TOps.Store(o + (2 * s), y2);
+            TOps.Store(o + (3 * s), y3);
         }
 
         // F(2x2): B^T down column j of the 4x4 patch.
