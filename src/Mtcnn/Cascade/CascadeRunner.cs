@@ -29,15 +29,21 @@ internal sealed class CascadeRunner
     private const int MinBandRows = 16;
     private const long MaxBandFloats = 2L << 20; // 8 MB per scratch buffer (the 1080p level 0 goes in 6 bands; as fast as whole levels, within noise)
     private readonly Networks nets;
+    private readonly long maxPyramidFloats;
     private readonly Stack<Workspace> workspaces = new();
     private readonly float inputOffset;
     private readonly float inputScale;
     private readonly bool bgr;
     private readonly bool reference;
 
-    public CascadeRunner(Networks networks)
+    /// <param name="networks">The nets.</param>
+    /// <param name="maxPyramidInputFloats">Largest pyramid (all P-Net band inputs, in floats) resampled in one go
+    /// before the nets run; larger pyramids are resampled band by band, so that memory stays bounded for huge images
+    /// and small minimum face sizes. Results are the same either way.</param>
+    public CascadeRunner(Networks networks, long maxPyramidInputFloats = 8L << 20)
     {
         nets = networks;
+        maxPyramidFloats = maxPyramidInputFloats;
         reference = networks.Variant == ModelVariant.Reference;
         inputOffset = reference ? 0f : 127.5f;
         inputScale = reference ? 1f / 255f : 0.0078125f;
@@ -287,6 +293,13 @@ internal sealed class CascadeRunner
             inputFloats += (long)PNet.InputRows(items[i].FirstRow, items[i].Rows, lv.Height).Rows * lv.Width * 3;
         }
 
+        if (inputFloats > maxPyramidFloats)
+        {
+            ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], default, threshold, ws, ctx.ItemWindows[i]), ct);
+            GatherLevels(options, degree, ctx, ct);
+            return;
+        }
+
         var inputs = ctx.PyramidInputs(inputFloats);
         ForEach(items.Count, degree, (i, ws) =>
         {
@@ -297,8 +310,14 @@ internal sealed class CascadeRunner
                 inputOffset, inputScale, inputs.AsSpan((int)offsets[i], rows * lv.Width * 3), ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
         }, ct);
         ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], inputs.AsSpan((int)offsets[i]), threshold, ws, ctx.ItemWindows[i]), ct);
+        GatherLevels(options, degree, ctx, ct);
+    }
 
-        // Gather each level's windows (items of a level in row order) and suppress within the level.
+    // Each level's windows (items of a level in row order), suppressed within the level, then all levels in order.
+    private void GatherLevels(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
+    {
+        var items = ctx.Items;
+        var levels = ctx.Levels;
         for (int i = 0; i < items.Count; i++)
         {
             ctx.LevelWindows[items[i].Level].AddRange(ctx.ItemWindows[i]);
@@ -318,10 +337,19 @@ internal sealed class CascadeRunner
         }
     }
 
+    // One band: its input (resampled here when 'input' is empty), P-Net, and the windows that pass.
     private void PNetItem(ImageContext ctx, PNetWorkItem item, ReadOnlySpan<float> input, float threshold, Workspace ws, List<Window> output)
     {
         var lv = ctx.Levels[item.Level];
-        var (_, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
+        var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
+        if (input.IsEmpty)
+        {
+            Span<float> own = ws.Input(rows * lv.Width * 3);
+            ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
+                inputOffset, inputScale, own, ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
+            input = own;
+        }
+
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
         var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);

@@ -116,6 +116,28 @@ public sealed class DetectorBehaviourTests
         Assert.Equal(one.RNetCandidates, four.RNetCandidates);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Pyramid_resampled_in_one_go_or_band_by_band_gives_the_same_results(int threads)
+    {
+        // The cascade resamples the whole pyramid before P-Net when it fits its buffer limit, else band by band.
+        var img = Hopper.Value;
+        var options = new DetectorOptions { MaxDegreeOfParallelism = threads, CollectStageCandidates = true };
+        var nets = new Networks(MtcnnWeights.Default, Simd.Best);
+        DetectionResult Run(long limit)
+        {
+            var runner = new Mtcnn.Cascade.CascadeRunner(nets, limit);
+            return runner.Run(img.Pixels.Span, img.Width, img.Height, img.Stride, img.Format, options, threads, runner.NewContext(), CancellationToken.None);
+        }
+
+        var whole = Run(long.MaxValue);
+        var banded = Run(0);
+        SameFaces(whole.Faces, banded.Faces);
+        Assert.Equal(whole.PNetCandidates, banded.PNetCandidates);
+        Assert.Equal(whole.RNetCandidates, banded.RNetCandidates);
+    }
+
     [Fact]
     public void Batch_of_mixed_sizes_equals_single_calls()
     {
