@@ -30,6 +30,10 @@ internal sealed class CascadeRunner
     private const long MaxBandFloats = 2L << 20; // 8 MB per scratch buffer (the 1080p level 0 goes in 6 bands; as fast as whole levels, within noise)
     private readonly Networks nets;
     private readonly long maxPyramidFloats;
+    private readonly Action<int, Workspace, ImageContext> resampleBand;
+    private readonly Action<int, Workspace, ImageContext> pnetBand;
+    private readonly Action<int, Workspace, ImageContext> levelNms;
+    private readonly Action<int, Workspace, ImageContext> cropChunk;
     private readonly Stack<Workspace> workspaces = new();
     private readonly float inputOffset;
     private readonly float inputScale;
@@ -44,6 +48,10 @@ internal sealed class CascadeRunner
     {
         nets = networks;
         maxPyramidFloats = maxPyramidInputFloats;
+        resampleBand = ResampleBand;
+        pnetBand = PNetBand;
+        levelNms = LevelNms;
+        cropChunk = CropChunkBody;
         reference = networks.Variant == ModelVariant.Reference;
         inputOffset = reference ? 0f : 127.5f;
         inputScale = reference ? 1f / 255f : 0.0078125f;
@@ -68,8 +76,8 @@ internal sealed class CascadeRunner
         levels.Clear();
 
         // The options hold floats; go through their shortest decimal form so that 0.709f becomes exactly 0.709.
-        double factor = double.Parse(options.ScaleFactor.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        double minFace = double.Parse(options.MinFaceSize.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        double factor = ShortestDecimal(options.ScaleFactor);
+        double minFace = ShortestDecimal(options.MinFaceSize);
         double scale = 12.0 / minFace;
         double minl = Math.Min(height, width) * scale;
         while (referenceSizes ? Math.Min((int)(height * scale), (int)(width * scale)) > 12 : minl >= 12)
@@ -82,6 +90,15 @@ internal sealed class CascadeRunner
             scale *= factor;
             minl *= factor;
         }
+    }
+
+    // The double nearest to a float's shortest decimal form (0.709f -> 0.709), without allocating a string.
+    private static double ShortestDecimal(float value)
+    {
+        Span<char> text = stackalloc char[32];
+        return value.TryFormat(text, out int written, "R", CultureInfo.InvariantCulture)
+            ? double.Parse(text[..written], CultureInfo.InvariantCulture)
+            : value;
     }
 
     public DetectionResult Run(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format,
@@ -150,7 +167,12 @@ internal sealed class CascadeRunner
             int ostride = nets.O.OutputStride, lm = nets.O.ClassOutputs + 4;
             bool interleaved = reference;
             float origin = reference ? 0f : -1f;
-            var landmarks = new Point2F[cands.Count * 5];
+            if (ctx.Landmarks.Length < cands.Count * 5)
+            {
+                ctx.Landmarks = new Point2F[Math.Max(cands.Count * 5, ctx.Landmarks.Length * 2)];
+            }
+
+            var landmarks = ctx.Landmarks;
             for (int i = 0; i < cands.Count; i++)
             {
                 var w = cands[i];
@@ -293,28 +315,44 @@ internal sealed class CascadeRunner
             inputFloats += (long)PNet.InputRows(items[i].FirstRow, items[i].Rows, lv.Height).Rows * lv.Width * 3;
         }
 
-        if (inputFloats > maxPyramidFloats)
+        // The loop bodies are delegates made once per runner; what they need of this call lives in the context.
+        ctx.Options = options;
+        ctx.StageThreshold = threshold;
+        ctx.PyramidBuffer = inputFloats > maxPyramidFloats ? null : ctx.PyramidInputs(inputFloats);
+        if (ctx.PyramidBuffer is not null)
         {
-            ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], default, threshold, ws, ctx.ItemWindows[i]), ct);
-            GatherLevels(options, degree, ctx, ct);
-            return;
+            ForEach(items.Count, degree, ctx, resampleBand, ct);
         }
 
-        var inputs = ctx.PyramidInputs(inputFloats);
-        ForEach(items.Count, degree, (i, ws) =>
-        {
-            var item = items[i];
-            var lv = levels[item.Level];
-            var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
-            ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
-                inputOffset, inputScale, inputs.AsSpan((int)offsets[i], rows * lv.Width * 3), ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
-        }, ct);
-        ForEach(items.Count, degree, (i, ws) => PNetItem(ctx, items[i], inputs.AsSpan((int)offsets[i]), threshold, ws, ctx.ItemWindows[i]), ct);
-        GatherLevels(options, degree, ctx, ct);
+        ForEach(items.Count, degree, ctx, pnetBand, ct);
+        GatherLevels(degree, ctx, ct);
+    }
+
+    private void ResampleBand(int i, Workspace ws, ImageContext ctx)
+    {
+        var item = ctx.Items[i];
+        var lv = ctx.Levels[item.Level];
+        var (firstRow, rows) = PNet.InputRows(item.FirstRow, item.Rows, lv.Height);
+        long offset = ctx.ItemInputOffsets(0)[i];
+        ctx.Resampler.Resample(0, 0, ctx.Resampler.Width, ctx.Resampler.Height, lv.Width, lv.Height, firstRow, rows,
+            inputOffset, inputScale, ctx.PyramidBuffer.AsSpan((int)offset, rows * lv.Width * 3), ws.Ints(ctx.Resampler.ScratchInts(lv.Width)));
+    }
+
+    private void PNetBand(int i, Workspace ws, ImageContext ctx)
+    {
+        ReadOnlySpan<float> input = ctx.PyramidBuffer is { } buffer ? buffer.AsSpan((int)ctx.ItemInputOffsets(0)[i]) : default;
+        PNetItem(ctx, ctx.Items[i], input, ctx.StageThreshold, ws, ctx.ItemWindows[i]);
+    }
+
+    private void LevelNms(int l, Workspace ws, ImageContext ctx)
+    {
+        var list = ctx.LevelWindows[l];
+        list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
+        BoxMath.Nms(list, ctx.Options!.PNetNmsThreshold, reference ? OverlapKind.UnionPlusOne : OverlapKind.Union, ws.Nms);
     }
 
     // Each level's windows (items of a level in row order), suppressed within the level, then all levels in order.
-    private void GatherLevels(DetectorOptions options, int degree, ImageContext ctx, CancellationToken ct)
+    private void GatherLevels(int degree, ImageContext ctx, CancellationToken ct)
     {
         var items = ctx.Items;
         var levels = ctx.Levels;
@@ -323,12 +361,7 @@ internal sealed class CascadeRunner
             ctx.LevelWindows[items[i].Level].AddRange(ctx.ItemWindows[i]);
         }
 
-        ForEach(levels.Count, degree, (l, ws) =>
-        {
-            var list = ctx.LevelWindows[l];
-            list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
-            BoxMath.Nms(list, options.PNetNmsThreshold, reference ? OverlapKind.UnionPlusOne : OverlapKind.Union, ws.Nms);
-        }, ct);
+        ForEach(levels.Count, degree, ctx, levelNms, ct);
 
         ctx.Candidates.Clear();
         for (int l = 0; l < levels.Count; l++)
@@ -450,31 +483,10 @@ internal sealed class CascadeRunner
         }
 
         // Several chunks per thread so that threads finish together even when few candidates remain.
-        int chunk = degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
-        int chunks = (n + chunk - 1) / chunk;
+        ctx.StageNet = net;
+        ctx.CropChunkSize = degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
+        ForEach((n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, degree, ctx, cropChunk, ct);
         float[] outputs = ctx.StageOutputs;
-        int size = net.InputSize;
-        ForEach(chunks, degree, (c, ws) =>
-        {
-            int first = c * chunk, count = Math.Min(chunk, n - first);
-            Span<float> crops = ws.Input(count * net.InputLength);
-            Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
-            for (int k = 0; k < count; k++)
-            {
-                int bi = order[first + k] * 4;
-                Span<float> dst = crops.Slice(k * net.InputLength, net.InputLength);
-                if (boxes[bi + 2] <= 0)
-                {
-                    dst.Clear();
-                    continue;
-                }
-
-                ctx.Resampler.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
-            }
-
-            net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
-                ws.Dense(net.DenseSize(count)), outputs.AsSpan(first * stride, count * stride), ws.Batch(net.BatchSize(count)));
-        }, ct);
 
         bool softmax = net.ClassOutputs == 2;
         int reg = net.ClassOutputs;
@@ -509,7 +521,34 @@ internal sealed class CascadeRunner
         cands.AddRange(kept);
     }
 
-    private void ForEach(int count, int degree, Action<int, Workspace> body, CancellationToken ct)
+    // One chunk of crops: resampled in order of position, then through the net.
+    private void CropChunkBody(int c, Workspace ws, ImageContext ctx)
+    {
+        var net = ctx.StageNet!;
+        int n = ctx.Candidates.Count, chunk = ctx.CropChunkSize, size = net.InputSize, stride = net.OutputStride;
+        int first = c * chunk, count = Math.Min(chunk, n - first);
+        var boxes = ctx.CropBoxes;
+        var (order, _, _) = ctx.CropOrder(n);
+        Span<float> crops = ws.Input(count * net.InputLength);
+        Span<int> ints = ws.Ints(ctx.Resampler.ScratchInts(size));
+        for (int k = 0; k < count; k++)
+        {
+            int bi = order[first + k] * 4;
+            Span<float> dst = crops.Slice(k * net.InputLength, net.InputLength);
+            if (boxes[bi + 2] <= 0)
+            {
+                dst.Clear();
+                continue;
+            }
+
+            ctx.Resampler.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
+        }
+
+        net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
+            ws.Dense(net.DenseSize(count)), ctx.StageOutputs.AsSpan(first * stride, count * stride), ws.Batch(net.BatchSize(count)));
+    }
+
+    private void ForEach(int count, int degree, ImageContext ctx, Action<int, Workspace, ImageContext> body, CancellationToken ct)
     {
         if (count == 0)
         {
@@ -524,7 +563,7 @@ internal sealed class CascadeRunner
                 for (int i = 0; i < count; i++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    body(i, ws);
+                    body(i, ws, ctx);
                 }
             }
             finally
@@ -549,7 +588,7 @@ internal sealed class CascadeRunner
                 while ((i = Interlocked.Increment(ref next)) < count)
                 {
                     ct.ThrowIfCancellationRequested();
-                    body(i, ws);
+                    body(i, ws, ctx);
                 }
             }
             finally

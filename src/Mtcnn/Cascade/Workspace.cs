@@ -69,6 +69,19 @@ internal sealed class ImageContext(ImageResampler resampler)
 
     public int[] CropBoxes { get; set; } = [];
 
+    // What the current stage's loop bodies need (set by the cascade before each parallel loop).
+    public DetectorOptions? Options { get; set; }
+
+    public float StageThreshold { get; set; }
+
+    public float[]? PyramidBuffer { get; set; }
+
+    public Mtcnn.Inference.CropNet? StageNet { get; set; }
+
+    public int CropChunkSize { get; set; }
+
+    public Point2F[] Landmarks { get; set; } = [];
+
     private int[] cropOrder = [];
     private int[] cropRank = [];
     private long[] cropKeys = [];
