@@ -17,7 +17,7 @@ internal static class AllocProbe
             }
 
             long before = GC.GetTotalAllocatedBytes(true);
-            int n = int.Parse(Environment.GetEnvironmentVariable("ALLOC_N") ?? "20", CultureInfo.InvariantCulture);
+            const int n = 20;
             int faces = 0;
             for (int i = 0; i < n; i++)
             {

@@ -34,8 +34,6 @@ internal sealed class CascadeRunner
     private readonly Action<int, Workspace, ImageContext> pnetBand;
     private readonly Action<int, Workspace, ImageContext> levelNms;
     private readonly Action<int, Workspace, ImageContext> cropChunk;
-    private readonly Func<Workspace> rent;
-    private readonly Action<Workspace> giveBack;
     private readonly Stack<Workspace> workspaces = new();
     private readonly float inputOffset;
     private readonly float inputScale;
@@ -54,8 +52,6 @@ internal sealed class CascadeRunner
         pnetBand = PNetBand;
         levelNms = LevelNms;
         cropChunk = CropChunkBody;
-        rent = Rent;
-        giveBack = Return;
         reference = networks.Variant == ModelVariant.Reference;
         inputOffset = reference ? 0f : 127.5f;
         inputScale = reference ? 1f / 255f : 0.0078125f;
@@ -578,7 +574,28 @@ internal sealed class CascadeRunner
             return;
         }
 
-        ctx.Loops.Run(count, degree, ctx, body, rent, giveBack, ct);
+        // Dynamic scheduling: each worker takes the next item as it becomes free. Items come largest first, so
+        // this balances far better than handing out contiguous index ranges.
+        int next = -1;
+        int workers = Math.Min(degree, count);
+        var po = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct };
+        Parallel.For(0, workers, po, _ =>
+        {
+            var ws = Rent();
+            try
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    body(i, ws, ctx);
+                }
+            }
+            finally
+            {
+                Return(ws);
+            }
+        });
     }
 
     private Workspace Rent()

@@ -82,9 +82,6 @@ internal sealed class ImageContext(ImageResampler resampler)
 
     public Point2F[] Landmarks { get; set; } = [];
 
-    /// <summary>Runs this detection's parallel loops.</summary>
-    public LoopRunner Loops { get; } = new();
-
     private int[] cropOrder = [];
     private int[] cropRank = [];
     private long[] cropKeys = [];
