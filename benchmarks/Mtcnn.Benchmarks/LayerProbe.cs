@@ -58,33 +58,21 @@ internal static class LayerProbe
                 MaxPool.Forward(c1[l], lv.Height - 2, lv.Width - 2, lv.Width, p.Conv1.OutputChannelStride, 2, 2, true, pooled[l], Simd.Best);
             }
         });
-        ProbeTimer.Time("conv2", () =>
+        // conv2, conv3 and the heads run on the pooled grid: 'shrink' is how many rows and columns the layers so far
+        // have taken off it (2 after conv2, 4 after conv3), the run covers the rest.
+        var grids = levels.Select(lv => (H: MaxPool.OutputSize(lv.Height - 2, 2, 2, true), W: MaxPool.OutputSize(lv.Width - 2, 2, 2, true))).ToArray();
+        void TimeLayer(string name, ConvLayer layer, float[][] from, float[][] to, int shrink) => ProbeTimer.Time(name, () =>
         {
             for (int l = 0; l < levels.Count; l++)
             {
-                var lv = levels[l];
-                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
-                p.Conv2.Forward(pooled[l], c2[l], 0, ((hp - 3) * wp) + wp - 2, wp);
+                var (hp, wp) = grids[l];
+                layer.Forward(from[l], to[l], 0, ((hp - shrink - 1) * wp) + wp - shrink, wp);
             }
         });
-        ProbeTimer.Time("conv3", () =>
-        {
-            for (int l = 0; l < levels.Count; l++)
-            {
-                var lv = levels[l];
-                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
-                p.Conv3.Forward(c2[l], c3[l], 0, ((hp - 5) * wp) + wp - 4, wp);
-            }
-        });
-        ProbeTimer.Time("head", () =>
-        {
-            for (int l = 0; l < levels.Count; l++)
-            {
-                var lv = levels[l];
-                int hp = MaxPool.OutputSize(lv.Height - 2, 2, 2, true), wp = MaxPool.OutputSize(lv.Width - 2, 2, 2, true);
-                p.Head.Forward(c3[l], c2[l], 0, ((hp - 5) * wp) + wp - 4, wp);
-            }
-        });
+
+        TimeLayer("conv2", p.Conv2, pooled, c2, 2);
+        TimeLayer("conv3", p.Conv3, c2, c3, 4);
+        TimeLayer("head", p.Head, c3, c2, 4);
         ProbeTimer.Time("forward (whole levels)", () =>
         {
             for (int l = 0; l < levels.Count; l++)

@@ -238,23 +238,14 @@ internal sealed class WinogradConv
     {
         switch (Level)
         {
-            case SimdLevel.Vector512 when output:
-                Transforms<Ops512, Vector512<float>>.Output(ref geo, first, count);
-                break;
             case SimdLevel.Vector512:
-                Transforms<Ops512, Vector512<float>>.Input(ref geo, first, count);
-                break;
-            case SimdLevel.Vector256 when output:
-                Transforms<Ops256, Vector256<float>>.Output(ref geo, first, count);
+                Transforms<Ops512, Vector512<float>>.Run(ref geo, first, count, output);
                 break;
             case SimdLevel.Vector256:
-                Transforms<Ops256, Vector256<float>>.Input(ref geo, first, count);
-                break;
-            case SimdLevel.Scalar when output:
-                Transforms<OpsScalar, float>.Output(ref geo, first, count);
+                Transforms<Ops256, Vector256<float>>.Run(ref geo, first, count, output);
                 break;
             default:
-                Transforms<OpsScalar, float>.Input(ref geo, first, count);
+                Transforms<OpsScalar, float>.Run(ref geo, first, count, output);
                 break;
         }
     }
@@ -321,6 +312,18 @@ internal sealed class WinogradConv
         where TOps : IVectorOps<TV>
         where TV : unmanaged
     {
+        public static void Run(ref Geometry g, int first, int count, bool output)
+        {
+            if (output)
+            {
+                Output(ref g, first, count);
+            }
+            else
+            {
+                Input(ref g, first, count);
+            }
+        }
+
         // V = B^T d B for each tile of the chunk, written as one matrix [tile][channel] per point.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Input(ref Geometry g, int first, int count)
