@@ -248,12 +248,14 @@ internal sealed class CropNet
         long scratch = 0;
         for (int i = 0; i < convSpec.Length; i++)
         {
-            // 4x4 Winograd tiles throughout. A map with fewer than 16 of them (R-Net's conv2: 9, O-Net's conv3: 4) would
-            // leave the product kernels, which take tiles eight at a time, mostly idle; that layer runs on a batch of
-            // crops at once (measured per crop, O-Net's conv3 alone: 36 us with 4x4 tiles, 22 with 2x2).
-            var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels);
-            int tiles4 = ((size - 2 + 3) / 4) * ((size - 2 + 3) / 4);
-            if (c.Winograd is not null && tiles4 < 16 && batchLayer < 0)
+            // Winograd tiles of 3x3 or 4x4 outputs, whichever covers the map with fewer points (R-Net's conv2: 3x3).
+            // A map with fewer than 16 tiles (R-Net's conv2: 9, O-Net's conv3: 4) would leave the product kernels,
+            // which take tiles eight at a time, mostly idle; that layer runs on a batch of crops at once (measured per
+            // crop, O-Net's conv3 alone: 36 us with 4x4 tiles, 22 with 2x2).
+            int tile = WinogradConv.TileFor(size - 2);
+            var c = Networks.Layer(weights, net, convSpec[i].Name, $"prelu{i + 1}", stride, level, channels, tile);
+            int tilesPerCrop = ((size - 2 + tile - 1) / tile) * ((size - 2 + tile - 1) / tile);
+            if (c.Winograd is not null && tilesPerCrop < 16 && batchLayer < 0)
             {
                 batchLayer = i;
                 batchInSize = size;

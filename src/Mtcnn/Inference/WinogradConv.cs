@@ -5,8 +5,8 @@ namespace Mtcnn.Inference;
 
 /// <summary>
 /// A 3x3 convolution (stride 1, no padding) with fused bias and PReLU computed by Winograd's minimal filtering
-/// F(m x m, 3x3) for output tiles of m = 2 or m = 4: a tile takes (m + 2)^2 multiplies per input/output channel pair
-/// instead of 9 m^2 (16 instead of 36 for m = 2, 36 instead of 144 for m = 4).
+/// F(m x m, 3x3) for output tiles of m = 2, 3 or 4: a tile takes (m + 2)^2 multiplies per input/output channel pair
+/// instead of 9 m^2 (16 instead of 36 for m = 2, 25 instead of 81 for m = 3, 36 instead of 144 for m = 4).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,7 +15,12 @@ namespace Mtcnn.Inference;
 /// product is, for each of the (m + 2)^2 transformed points, a matrix product [tiles x Cin] x [Cin x Cout], which runs
 /// on the ordinary 1x1 kernels of <see cref="ConvLayer"/>. The transforms are vectorised over channels.
 /// F(2x2, 3x3): <c>B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]</c>, <c>G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]</c>,
-/// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>. F(4x4, 3x3) uses the points 0, 1, -1, 2, -2 and infinity:
+/// <c>A^T = [1 1 1 0; 0 1 -1 -1]</c>. F(3x3, 3x3) uses the points 0, 1, -1, 2 and infinity:
+/// <c>B^T</c> rows <c>[2 -1 -2 1 0; 0 -2 -1 1 0; 0 2 -3 1 0; 0 -1 0 1 0; 0 2 -1 -2 1]</c>,
+/// <c>G</c> rows <c>[1/2 0 0; -1/2 -1/2 -1/2; -1/6 1/6 -1/6; 1/6 1/3 2/3; 0 0 1]</c>,
+/// <c>A^T</c> rows <c>[1 1 1 1 0; 0 1 -1 2 0; 0 1 1 4 1]</c>; it fits maps whose side is a multiple of 3 (R-Net's
+/// conv2: 9x9 outputs are 9 tiles of 25 points, against 9 tiles of 36 points that cover 12x12 with m = 4).
+/// F(4x4, 3x3) uses the points 0, 1, -1, 2, -2 and infinity:
 /// <c>B^T</c> rows <c>[4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]</c>,
 /// <c>G</c> rows <c>[1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]</c>,
 /// <c>A^T</c> rows <c>[1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]</c>.
@@ -37,13 +42,13 @@ internal sealed class WinogradConv
     private readonly float[] bias;
     private readonly float[] alpha;
 
-    /// <summary>Prepares the transformed weights from OIHW 3x3 weights for output tiles of <paramref name="tile"/> (2 or 4).</summary>
+    /// <summary>Prepares the transformed weights from OIHW 3x3 weights for output tiles of <paramref name="tile"/> (2, 3 or 4).</summary>
     public WinogradConv(ReadOnlySpan<float> weightOihw, ReadOnlySpan<float> biasValues, ReadOnlySpan<float> preluSlopes, bool hasPrelu,
         int cout, int cin, int inputChannelStride, SimdLevel level, int tile = 4)
     {
-        if (tile is not (2 or 4))
+        if (tile is not (2 or 3 or 4))
         {
-            throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd tiles are 2x2 or 4x4 outputs.");
+            throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd tiles are 2x2, 3x3 or 4x4 outputs.");
         }
 
         Level = level;
@@ -58,13 +63,16 @@ internal sealed class WinogradConv
         Points = n * n;
 
         // U = G g G^T for every (output, input) pair, in double precision, then one rounding to float.
-        double[,] g = tile == 2
-            ? new double[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } }
-            : new double[,]
+        double[,] g = tile switch
+        {
+            2 => new double[,] { { 1, 0, 0 }, { 0.5, 0.5, 0.5 }, { 0.5, -0.5, 0.5 }, { 0, 0, 1 } },
+            3 => new double[,] { { 0.5, 0, 0 }, { -0.5, -0.5, -0.5 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 }, { 1.0 / 6, 1.0 / 3, 2.0 / 3 }, { 0, 0, 1 } },
+            _ => new double[,]
             {
                 { 0.25, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
                 { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
-            };
+            },
+        };
         var u = new float[Points][];
         for (int k = 0; k < Points; k++)
         {
@@ -111,7 +119,7 @@ internal sealed class WinogradConv
 
     public SimdLevel Level { get; }
 
-    /// <summary>Outputs per tile side (2 or 4).</summary>
+    /// <summary>Outputs per tile side (2, 3 or 4).</summary>
     public int Tile { get; }
 
     /// <summary>Transformed points per tile, (Tile + 2)^2.</summary>
@@ -144,6 +152,21 @@ internal sealed class WinogradConv
     /// layers (3 input channels) stay direct. Measured here on a 200x300 map: P-Net's conv2 (10 input channels)
     /// 0.37 ms direct, 0.38 with 2x2 tiles, 0.29 with 4x4; conv3 (16) 1.18, 0.83, 0.61.</remarks>
     public static bool Pays(int k, int cin) => k == 3 && cin >= 8;
+
+    /// <summary>
+    /// The tile (3 or 4) that needs the fewest transformed points to cover an <paramref name="outSize"/>-square output
+    /// map: 4 unless 3 divides the map more tightly (9x9: 9 tiles of 25 points against 9 tiles of 36).
+    /// </summary>
+    public static int TileFor(int outSize)
+    {
+        long Points(int m)
+        {
+            long tiles = (outSize + m - 1) / m;
+            return tiles * tiles * (m + 2) * (m + 2);
+        }
+
+        return Points(3) < Points(4) ? 3 : 4;
+    }
 
     /// <summary>
     /// Convolves an input of <paramref name="inHeight"/> x <paramref name="inWidth"/> valid pixels (rows
@@ -373,6 +396,28 @@ internal sealed class WinogradConv
                         Row2(q + (8 * point), point, t20, t21, t22, t23);
                         Row2(q + (12 * point), point, t30, t31, t32, t33);
                     }
+                    else if (m == 3)
+                    {
+                        // Columns through B^T into tmp (row-major 5x5), then rows through B into the point matrices.
+                        for (int j = 0; j < 5; j++)
+                        {
+                            float* col = p + (j * s);
+                            B3(TOps.Load(col), TOps.Load(col + rowStep), TOps.Load(col + (2 * rowStep)), TOps.Load(col + (3 * rowStep)),
+                                TOps.Load(col + (4 * rowStep)), out tmp[j], out tmp[5 + j], out tmp[10 + j], out tmp[15 + j], out tmp[20 + j]);
+                        }
+
+                        for (int i = 0; i < 5; i++)
+                        {
+                            TV* row = tmp + (i * 5);
+                            B3(row[0], row[1], row[2], row[3], row[4], out var v0, out var v1, out var v2, out var v3, out var v4);
+                            float* o = q + (5 * i * point);
+                            TOps.Store(o, v0);
+                            TOps.Store(o + point, v1);
+                            TOps.Store(o + (2 * point), v2);
+                            TOps.Store(o + (3 * point), v3);
+                            TOps.Store(o + (4 * point), v4);
+                        }
+                    }
                     else
                     {
                         // Columns through B^T into tmp (row-major 6x6), then rows through B into the point matrices.
@@ -432,6 +477,29 @@ internal sealed class WinogradConv
                         A2(TOps.Load(p3), TOps.Load(p3 + point), TOps.Load(p3 + (2 * point)), TOps.Load(p3 + (3 * point)), out var r30, out var r31);
                         A2(r00, r10, r20, r30, out y[0], out y[2]);
                         A2(r01, r11, r21, r31, out y[1], out y[3]);
+                    }
+                    else if (m == 3)
+                    {
+                        // Columns of the 5x5 products through A^T (3 x 5 values), then each row through A.
+                        Column3(p, point, 0, out var u00, out var u10, out var u20);
+                        Column3(p, point, 1, out var u01, out var u11, out var u21);
+                        Column3(p, point, 2, out var u02, out var u12, out var u22);
+                        Column3(p, point, 3, out var u03, out var u13, out var u23);
+                        Column3(p, point, 4, out var u04, out var u14, out var u24);
+                        if (rows == 3 && cols == 3)
+                        {
+                            var fb = TOps.Load(g.Bias + c);
+                            var fa = TOps.Load(g.Alpha + c);
+                            float* oc = o + c;
+                            StoreRow3(oc, s, g.Prelu, fb, fa, u00, u01, u02, u03, u04);
+                            StoreRow3(oc + down, s, g.Prelu, fb, fa, u10, u11, u12, u13, u14);
+                            StoreRow3(oc + (2 * down), s, g.Prelu, fb, fa, u20, u21, u22, u23, u24);
+                            continue;
+                        }
+
+                        A3(u00, u01, u02, u03, u04, out y[0], out y[1], out y[2]);
+                        A3(u10, u11, u12, u13, u14, out y[3], out y[4], out y[5]);
+                        A3(u20, u21, u22, u23, u24, out y[6], out y[7], out y[8]);
                     }
                     else if (rows == 4 && cols == 4)
                     {
@@ -528,6 +596,56 @@ internal sealed class WinogradConv
             TOps.Store(o + s, y1);
             TOps.Store(o + (2 * s), y2);
             TOps.Store(o + (3 * s), y3);
+        }
+
+        // F(3x3): A^T down column j of the 5x5 products.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Column3(float* p, long point, int j, out TV y0, out TV y1, out TV y2)
+        {
+            float* q = p + (j * point);
+            A3(TOps.Load(q), TOps.Load(q + (5 * point)), TOps.Load(q + (10 * point)), TOps.Load(q + (15 * point)), TOps.Load(q + (20 * point)),
+                out y0, out y1, out y2);
+        }
+
+        // F(3x3): A along one row of the intermediate, plus bias and PReLU, stored as three output pixels.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreRow3(float* o, int s, bool prelu, TV bias, TV slope, TV m0, TV m1, TV m2, TV m3, TV m4)
+        {
+            A3(m0, m1, m2, m3, m4, out var y0, out var y1, out var y2);
+            y0 = TOps.Add(y0, bias);
+            y1 = TOps.Add(y1, bias);
+            y2 = TOps.Add(y2, bias);
+            if (prelu)
+            {
+                y0 = TOps.Prelu(y0, slope);
+                y1 = TOps.Prelu(y1, slope);
+                y2 = TOps.Prelu(y2, slope);
+            }
+
+            TOps.Store(o, y0);
+            TOps.Store(o + s, y1);
+            TOps.Store(o + (2 * s), y2);
+        }
+
+        // F(3x3): B^T on five values.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void B3(TV d0, TV d1, TV d2, TV d3, TV d4, out TV r0, out TV r1, out TV r2, out TV r3, out TV r4)
+        {
+            r3 = TOps.Subtract(d3, d1);                                       // d3 - d1
+            r0 = TOps.MultiplyAdd(TOps.Subtract(d0, d2), 2f, r3);             // 2 d0 - d1 - 2 d2 + d3
+            r1 = TOps.Subtract(r3, TOps.Add(d1, d2));                         // -2 d1 - d2 + d3
+            r2 = TOps.MultiplyAdd(TOps.Subtract(d1, d2), 3f, r3);             // 2 d1 - 3 d2 + d3
+            r4 = TOps.MultiplyAdd(r3, -2f, TOps.Subtract(d4, d2));            // 2 d1 - d2 - 2 d3 + d4
+        }
+
+        // F(3x3): A^T on five values.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void A3(TV m0, TV m1, TV m2, TV m3, TV m4, out TV y0, out TV y1, out TV y2)
+        {
+            var a = TOps.Add(m1, m2);
+            y0 = TOps.Add(TOps.Add(m0, a), m3);
+            y1 = TOps.MultiplyAdd(m3, 2f, TOps.Subtract(m1, m2));
+            y2 = TOps.Add(TOps.MultiplyAdd(m3, 4f, a), m4);
         }
 
         // F(2x2): B^T down column j of the 4x4 patch.

@@ -3,7 +3,7 @@ using Mtcnn.Inference;
 namespace Mtcnn.Tests.Inference;
 
 /// <summary>
-/// Winograd F(2x2, 3x3) and F(4x4, 3x3) against the direct convolution of the same weights: equal up to float rounding on maps of
+/// Winograd F(2x2, 3x3), F(3x3, 3x3) and F(4x4, 3x3) against the direct convolution of the same weights: equal up to float rounding on maps of
 /// every parity (the odd edges read zeros past the map), positions outside the valid outputs left untouched, and
 /// the same numbers whatever the chunking.
 /// </summary>
@@ -19,7 +19,7 @@ public sealed class WinogradConvTests
                 continue;
             }
 
-            foreach (int tile in new[] { 2, 4 })
+            foreach (int tile in new[] { 2, 3, 4 })
             {
                 data.Add(l.ToString(), tile, 3, 3, 16, 16, true);      // a single output
                 data.Add(l.ToString(), tile, 6, 6, 16, 32, true);      // one full 4x4 tile
@@ -97,8 +97,16 @@ public sealed class WinogradConvTests
         var layer = new ConvLayer(new float[16 * 16 * 9], new float[16], [], false, 16, 16, 3, 16, Simd.Best);
         Assert.Equal(4, layer.Winograd!.Tile);
         Assert.Equal(36, layer.Winograd.Points);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradConv(new float[16 * 16 * 9], new float[16], [], false, 16, 16, 16, Simd.Best, 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WinogradConv(new float[16 * 16 * 9], new float[16], [], false, 16, 16, 16, Simd.Best, 5));
     }
+
+    [Theory]
+    [InlineData(9, 3)]   // R-Net conv2: nine 3x3 tiles (225 points) against nine 4x4 tiles covering 12x12 (324)
+    [InlineData(21, 3)]  // O-Net conv2: 49 x 25 = 1225 points against 36 x 36 = 1296
+    [InlineData(8, 4)]   // O-Net conv3: four 4x4 tiles
+    [InlineData(16, 4)]
+    [InlineData(1, 3)]
+    public void Picks_the_tile_with_the_fewest_points(int outSize, int tile) => Assert.Equal(tile, WinogradConv.TileFor(outSize));
 
     [Fact]
     public void Small_layers_stay_direct()
