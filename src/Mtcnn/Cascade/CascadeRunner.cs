@@ -385,52 +385,53 @@ internal sealed class CascadeRunner
 
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
-        var (oh, ow, rowPixels) = nets.P.Forward(input, rows, lv.Width, a, b);
+
+        // Compare logits first and compute the probability only for windows that can pass; the net computes the
+        // heads only where the screened logit can reach the bound.
+        float logitBound = threshold <= 0 ? float.NegativeInfinity : threshold >= 1 ? float.PositiveInfinity : MathF.Log(threshold / (1 - threshold)) - 1e-3f;
+        var (outH, outW) = nets.P.OutputSize(rows, lv.Width);
+        Span<int> passing = ws.Ints(Math.Max(0, Math.Min(outH, item.Rows) * outW));
+        var (oh, ow, rowPixels, count) = nets.P.Forward(input, rows, lv.Width, a, b, logitBound, item.Rows, passing);
         int cs = nets.P.Head.OutputChannelStride;
         bool softmax = nets.P.ClassOutputs == 2;
         int reg = nets.P.ClassOutputs;
-
-        // Compare logits first and compute the probability only for windows that can pass.
-        float logitBound = threshold <= 0 ? float.NegativeInfinity : threshold >= 1 ? float.PositiveInfinity : MathF.Log(threshold / (1 - threshold)) - 1e-3f;
         float scale = (float)lv.Scale;
-        for (int i = 0; i < Math.Min(oh, item.Rows); i++)
+        for (int k = 0; k < count; k++)
         {
+            int i = passing[k] / rowPixels, j = passing[k] - (i * rowPixels);
             int gy = item.FirstRow + i;
-            for (int j = 0; j < ow; j++)
+            int o = passing[k] * cs;
+            float logit = softmax ? a[o + 1] - a[o] : a[o];
+            if (logit < logitBound)
             {
-                int o = ((i * rowPixels) + j) * cs;
-                float logit = softmax ? a[o + 1] - a[o] : a[o];
-                if (logit < logitBound)
-                {
-                    continue;
-                }
-
-                float p = 1f / (1f + MathF.Exp(-logit));
-                if (p < threshold)
-                {
-                    continue;
-                }
-
-                var w = reference
-                    ? new Window(
-                        (float)Math.Round(2 * j / lv.Scale),
-                        (float)Math.Round(2 * gy / lv.Scale),
-                        (float)Math.Round(((2 * j) + 12) / lv.Scale),
-                        (float)Math.Round(((2 * gy) + 12) / lv.Scale),
-                        p)
-                    : new Window(
-                        MathF.Floor(((2 * j) + 1) / scale),
-                        MathF.Floor(((2 * gy) + 1) / scale),
-                        MathF.Floor(((2 * j) + 12) / scale),
-                        MathF.Floor(((2 * gy) + 12) / scale),
-                        p);
-                w.Dx1 = a[o + reg];
-                w.Dy1 = a[o + reg + 1];
-                w.Dx2 = a[o + reg + 2];
-                w.Dy2 = a[o + reg + 3];
-                w.Tag = (gy * ow) + j;
-                output.Add(w);
+                continue;
             }
+
+            float p = 1f / (1f + MathF.Exp(-logit));
+            if (p < threshold)
+            {
+                continue;
+            }
+
+            var w = reference
+                ? new Window(
+                    (float)Math.Round(2 * j / lv.Scale),
+                    (float)Math.Round(2 * gy / lv.Scale),
+                    (float)Math.Round(((2 * j) + 12) / lv.Scale),
+                    (float)Math.Round(((2 * gy) + 12) / lv.Scale),
+                    p)
+                : new Window(
+                    MathF.Floor(((2 * j) + 1) / scale),
+                    MathF.Floor(((2 * gy) + 1) / scale),
+                    MathF.Floor(((2 * j) + 12) / scale),
+                    MathF.Floor(((2 * gy) + 12) / scale),
+                    p);
+            w.Dx1 = a[o + reg];
+            w.Dy1 = a[o + reg + 1];
+            w.Dx2 = a[o + reg + 2];
+            w.Dy2 = a[o + reg + 3];
+            w.Tag = (gy * ow) + j;
+            output.Add(w);
         }
     }
 

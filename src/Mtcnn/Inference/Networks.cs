@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Mtcnn.Inference;
 
 /// <summary>
@@ -121,7 +125,26 @@ internal sealed class PNet
         {
             throw new MtcnnFormatException($"pnet heads: expected 1 or 2 class outputs and 4 box outputs, got {outs[0]} and {outs[1]}.");
         }
+
+        // The class logit (z1 - z0 for a softmax pair, z0 for a single logit) as one dot product over conv3's channels.
+        var cw = weights.Get("pnet.conv4_1.weight").Data;
+        var cb = weights.Get("pnet.conv4_1.bias").Data;
+        int cin = Conv3.Cout;
+        logitWeights = new float[Conv3.OutputChannelStride];
+        for (int c = 0; c < cin; c++)
+        {
+            logitWeights[c] = ClassOutputs == 2 ? cw[cin + c] - cw[c] : cw[c];
+        }
+
+        logitBias = ClassOutputs == 2 ? cb[1] - cb[0] : cb[0];
     }
+
+    // Screening of the class logit: windows whose screened logit is this far below the bound still get the heads, so
+    // that rounding differences between the screen and the head (about 1e-5 here) cannot drop a passing window.
+    private const float ScreenMargin = 1e-2f;
+
+    private readonly float[] logitWeights;
+    private readonly float logitBias;
 
     public SimdLevel Level { get; }
 
@@ -180,6 +203,31 @@ internal sealed class PNet
     /// </summary>
     public (int H, int W, int RowPixels) Forward(ReadOnlySpan<float> input, int rows, int width, Span<float> a, Span<float> b)
     {
+        var (h3, w3, wp) = Trunk(input, rows, width, a, b);
+        Head.Forward(b, a, 0, ((h3 - 1) * wp) + w3, wp);
+        return (h3, w3, wp);
+    }
+
+    /// <summary>
+    /// Runs the net like <see cref="Forward(ReadOnlySpan{float}, int, int, Span{float}, Span{float})"/>, but computes
+    /// the heads only for the windows of the first <paramref name="maxRows"/> output rows whose class logit can reach
+    /// <paramref name="logitBound"/>: a dot product over conv3's channels screens every window first (with a margin, so
+    /// no window the heads would pass is dropped), which costs a sixth of the heads. Their positions (row * RowPixels +
+    /// column, ascending) go to <paramref name="passing"/>, which needs room for <paramref name="maxRows"/> times the
+    /// output width; the head values at other positions are undefined.
+    /// </summary>
+    public (int H, int W, int RowPixels, int Passing) Forward(ReadOnlySpan<float> input, int rows, int width, Span<float> a, Span<float> b,
+        float logitBound, int maxRows, Span<int> passing)
+    {
+        var (h3, w3, wp) = Trunk(input, rows, width, a, b);
+        int n = Screen(b, Math.Min(maxRows, h3), w3, wp, logitBound - ScreenMargin, passing);
+        Head.Forward(b, a, passing[..n], wp);
+        return (h3, w3, wp, n);
+    }
+
+    // Every layer but the heads; conv3's map is left in 'b'.
+    private (int H, int W, int RowPixels) Trunk(ReadOnlySpan<float> input, int rows, int width, Span<float> a, Span<float> b)
+    {
         int map = MapSize(rows, width), ws = WinogradScratch;
         int h1 = rows - 2, w1 = width - 2;
         int hp = MaxPool.OutputSize(h1, 2, 2, CeilPooling), wp = MaxPool.OutputSize(w1, 2, 2, CeilPooling);
@@ -197,10 +245,84 @@ internal sealed class PNet
         int h2 = hp - 2, w2 = wp - 2;
         Conv(Conv2, b, a, hp, wp, a.Slice(map, ws));
         int h3 = h2 - 2, w3 = w2 - 2;
-        int n3 = ((h3 - 1) * wp) + w3;
         Conv(Conv3, a, b, h2, w2, b.Slice(map, ws), wp);
-        Head.Forward(b, a, 0, n3, wp);
         return (h3, w3, wp);
+    }
+
+    // Positions of the first 'rows' rows (w valid columns, rows 'row' pixels apart) of conv3's map whose screened class
+    // logit reaches 'bound'; all of them without AVX-512 or without a bound.
+    private unsafe int Screen(ReadOnlySpan<float> map, int rows, int w, int row, float bound, Span<int> passing)
+    {
+        int n = 0;
+        int cs = Conv3.OutputChannelStride;
+        if (Level != SimdLevel.Vector512 || !Avx512F.IsSupported || float.IsNegativeInfinity(bound) || cs % 16 != 0)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                for (int j = 0; j < w; j++)
+                {
+                    passing[n++] = (i * row) + j;
+                }
+            }
+
+            return n;
+        }
+
+        int vectors = cs / 16;
+        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        var vbias = Vector512.Create(logitBias);
+        var vbound = Vector512.Create(bound);
+        var dots = stackalloc Vector512<float>[16];
+        fixed (float* pm = map)
+        fixed (float* pw = logitWeights)
+        fixed (int* pp = passing)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                int rowStart = i * row;
+                for (int j = 0; j < w; j += 16)
+                {
+                    // One vector of partial products per window (the last block repeats the row's last window) ...
+                    for (int k = 0; k < 16; k++)
+                    {
+                        float* x = pm + ((long)(rowStart + Math.Min(j + k, w - 1)) * cs);
+                        var acc = Vector512.Load(x) * Vector512.Load(pw);
+                        for (int v = 1; v < vectors; v++)
+                        {
+                            acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + (16 * v)), Vector512.Load(pw + (16 * v)), acc);
+                        }
+
+                        dots[k] = acc;
+                    }
+
+                    // ... then pairwise sums of neighbouring lanes, four times, leave window k's sum in lane k.
+                    for (int width = 16; width > 1; width /= 2)
+                    {
+                        for (int k = 0; k < width / 2; k++)
+                        {
+                            var lo = dots[2 * k];
+                            var hi = dots[(2 * k) + 1];
+                            dots[k] = Avx512F.PermuteVar16x32x2(lo, evens, hi) + Avx512F.PermuteVar16x32x2(lo, odds, hi);
+                        }
+                    }
+
+                    uint bits = (uint)Vector512.GreaterThanOrEqual(dots[0] + vbias, vbound).ExtractMostSignificantBits();
+                    if (w - j < 16)
+                    {
+                        bits &= (1u << (w - j)) - 1;
+                    }
+
+                    while (bits != 0)
+                    {
+                        pp[n++] = rowStart + j + BitOperations.TrailingZeroCount(bits);
+                        bits &= bits - 1;
+                    }
+                }
+            }
+        }
+
+        return n;
     }
 
     // A 3x3 layer over a map of h x w valid pixels whose rows are 'row' pixels apart (default: w).
