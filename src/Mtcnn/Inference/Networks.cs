@@ -137,7 +137,18 @@ internal sealed class PNet
         }
 
         logitBias = ClassOutputs == 2 ? cb[1] - cb[0] : cb[0];
+
+        if (PNetFirstLayer.Fits(Conv1))
+        {
+            var w1 = weights.Get("pnet.conv1.weight").Data;
+            var b1 = weights.Get("pnet.conv1.bias").Data;
+            var a1 = weights.Get("pnet.prelu1.weight").Data;
+            firstLayer = new PNetFirstLayer(w1, b1, a1);
+        }
     }
+
+    // conv1 + PReLU + pooling with lanes over pooled columns (AVX-512), or null for conv1 and MaxPool.
+    private readonly PNetFirstLayer? firstLayer;
 
     // Screening of the class logit: windows whose screened logit is this far below the bound still get the heads, so
     // that rounding differences between the screen and the head (about 1e-5 here) cannot drop a passing window.
@@ -193,7 +204,8 @@ internal sealed class PNet
         long c1 = (long)(rows - 2) * width * Conv1.OutputChannelStride;
         int hp = MaxPool.OutputSize(rows - 2, 2, 2, CeilPooling), wp = MaxPool.OutputSize(width - 2, 2, 2, CeilPooling);
         long p1 = (long)hp * wp * Math.Max(Math.Max(Conv1.OutputChannelStride, Conv2.OutputChannelStride), Math.Max(Conv3.OutputChannelStride, Head.OutputChannelStride));
-        return (int)Math.Max(c1, p1);
+        long planes = firstLayer is null ? 0 : PNetFirstLayer.PlaneFloats(rows, width);
+        return (int)Math.Max(Math.Max(c1, p1), planes);
     }
 
     /// <summary>
@@ -235,11 +247,23 @@ internal sealed class PNet
         // conv1 and its pooling go two conv rows at a time through a small buffer that stays in the cache, rather
         // than through a full-size map (16 floats a pixel: tens of MB for a large level) written and read back.
         int c1 = Conv1.OutputChannelStride;
-        for (int py = 0; py < hp; py++)
+        if (firstLayer is not null)
         {
-            int y0 = 2 * py, n = Math.Min(2, h1 - y0);
-            Conv1.Forward(input[(y0 * width * 3)..], a, 0, ((n - 1) * width) + w1, width);
-            MaxPool.Forward(a, n, w1, width, c1, 2, 2, CeilPooling, b.Slice(py * wp * c1, wp * c1), Level);
+            Span<float> planes = a[..PNetFirstLayer.PlaneFloats(rows, width)];
+            PNetFirstLayer.Split(input, rows, width, planes);
+            for (int py = 0; py < hp; py++)
+            {
+                firstLayer.PooledRow(planes, width, py, Math.Min(2, h1 - (2 * py)), w1, wp, b.Slice(py * wp * c1, wp * c1));
+            }
+        }
+        else
+        {
+            for (int py = 0; py < hp; py++)
+            {
+                int y0 = 2 * py, n = Math.Min(2, h1 - y0);
+                Conv1.Forward(input[(y0 * width * 3)..], a, 0, ((n - 1) * width) + w1, width);
+                MaxPool.Forward(a, n, w1, width, c1, 2, 2, CeilPooling, b.Slice(py * wp * c1, wp * c1), Level);
+            }
         }
 
         int h2 = hp - 2, w2 = wp - 2;
