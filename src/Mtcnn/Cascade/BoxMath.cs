@@ -57,9 +57,12 @@ internal static class BoxMath
     /// </summary>
     /// <remarks>
     /// Same result as the quadratic textbook loop, but a kept window only examines windows whose top-left corner
-    /// lies in the 3x3 grid cells around it (cell side = the largest window side + 2, so any window that can overlap
-    /// it, even by the +1 pixel convention, is among them). P-Net levels produce thousands of windows; this keeps
-    /// suppression linear in practice.
+    /// lies in the grid cells around it (cell side = the largest window side + 2, so any window that can overlap
+    /// it, even by the +1 pixel convention, is among them). For union overlaps the windows are first split into size
+    /// classes (powers of two of the area), each with its own grid, and a window meets only the classes whose areas
+    /// can give an overlap above the threshold: the pyramid-wide suppression after P-Net mixes windows from 12 to
+    /// hundreds of pixels, where one grid sized for the largest would put everything in a few cells. P-Net levels
+    /// produce thousands of windows; this keeps suppression linear in practice.
     /// </remarks>
     public static void Nms(List<Window> windows, float threshold, OverlapKind kind, NmsScratch scratch)
     {
@@ -82,41 +85,99 @@ internal static class BoxMath
         }
 
         Array.Sort(s.Keys, 0, n);
-        for (int i = 0; i < n; i++)
-        {
-            s.Order[i] = (int)(s.Keys[i] & 0xFFFFFFFF);
-        }
-        float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue, side = 0;
+        bool plusOne = kind is OverlapKind.MinimumPlusOne or OverlapKind.UnionPlusOne;
+        bool minimum = kind == OverlapKind.MinimumPlusOne;
+        float pad = plusOne ? 1 : 0;
+        bool sized = !minimum && threshold > 0 && threshold < 1;
+        int minClass = int.MaxValue, maxClass = int.MinValue;
         for (int r = 0; r < n; r++)
         {
-            ref readonly Window w = ref span[s.Order[r]];
+            int i = (int)(s.Keys[r] & 0xFFFFFFFF);
+            s.Order[r] = i;
+            ref readonly Window w = ref span[i];
             s.X1[r] = w.X1;
             s.Y1[r] = w.Y1;
             s.X2[r] = w.X2;
             s.Y2[r] = w.Y2;
-            minX = Math.Min(minX, w.X1);
-            minY = Math.Min(minY, w.Y1);
-            maxX = Math.Max(maxX, w.X1);
-            maxY = Math.Max(maxY, w.Y1);
-            side = Math.Max(side, Math.Max(w.X2 - w.X1, w.Y2 - w.Y1));
+            float area = (w.X2 - w.X1 + pad) * (w.Y2 - w.Y1 + pad);
+            if (sized && area > 0 && float.IsNormal(area))
+            {
+                s.Class[r] = Math.ILogB(area);
+                minClass = Math.Min(minClass, s.Class[r]);
+                maxClass = Math.Max(maxClass, s.Class[r]);
+            }
+            else
+            {
+                sized = false;
+            }
         }
 
-        bool plusOne = kind is OverlapKind.MinimumPlusOne or OverlapKind.UnionPlusOne;
-        bool minimum = kind == OverlapKind.MinimumPlusOne;
-        float cell = Math.Max(side + 2, 1);
-        long gx = (long)((maxX - minX) / cell) + 1, gy = (long)((maxY - minY) / cell) + 1;
-        if (!float.IsFinite(cell) || !float.IsFinite(minX) || !float.IsFinite(minY) || gx * gy > 4L * n + 64)
+        // Size classes (union overlaps only): a window's area is in [2^k, 2^(k+1)) for class k. An intersection over
+        // union above t needs the smaller area to be more than t times the larger, so a window only meets classes
+        // that can hold such partners. Each class has its own grid, with cells as wide as its widest window + 2, so
+        // the windows that can touch a given one lie in the few cells around it.
+        int classes = sized ? maxClass - minClass + 1 : 1;
+        if (classes > NmsScratch.MaxClasses)
         {
-            // Degenerate spread (or non-finite values): one cell, i.e. the plain quadratic loop.
-            cell = float.PositiveInfinity;
-            gx = gy = 1;
+            sized = false;
+            classes = 1;
         }
 
-        int cols = (int)gx, cells = (int)(gx * gy);
+        if (!sized)
+        {
+            minClass = 0;
+            s.Class.AsSpan(0, n).Clear();
+        }
+
+        var grids = s.Grids(classes);
+        for (int k = 0; k < classes; k++)
+        {
+            grids[k] = new NmsGrid { MinX = float.MaxValue, MinY = float.MaxValue, MaxX = float.MinValue, MaxY = float.MinValue };
+        }
+
+        for (int r = 0; r < n; r++)
+        {
+            s.Class[r] -= minClass;
+            ref var g = ref grids[s.Class[r]];
+            g.MinX = Math.Min(g.MinX, s.X1[r]);
+            g.MinY = Math.Min(g.MinY, s.Y1[r]);
+            g.MaxX = Math.Max(g.MaxX, s.X1[r]);
+            g.MaxY = Math.Max(g.MaxY, s.Y1[r]);
+            g.Side = Math.Max(g.Side, Math.Max(s.X2[r] - s.X1[r], s.Y2[r] - s.Y1[r]));
+            g.Count++;
+        }
+
+        int cells = 0;
+        for (int k = 0; k < classes; k++)
+        {
+            ref var g = ref grids[k];
+            g.First = cells;
+            if (g.Count == 0)
+            {
+                g.Cols = g.Rows = 0;
+                continue;
+            }
+
+            g.Cell = Math.Max(g.Side + 2, 1);
+            long gx = (long)((g.MaxX - g.MinX) / g.Cell) + 1, gy = (long)((g.MaxY - g.MinY) / g.Cell) + 1;
+            if (!float.IsFinite(g.Cell) || !float.IsFinite(g.MinX) || !float.IsFinite(g.MinY) || !float.IsFinite(g.MaxX) || !float.IsFinite(g.MaxY)
+                || gx * gy > (4L * g.Count) + 64)
+            {
+                // Degenerate spread (or non-finite values): one cell, i.e. the plain quadratic loop within the class.
+                g.Cell = float.PositiveInfinity;
+                gx = gy = 1;
+            }
+
+            g.Cols = (int)gx;
+            g.Rows = (int)gy;
+            cells += g.Cols * g.Rows;
+        }
+
         var start = s.CellStart(cells + 1);
         for (int r = 0; r < n; r++)
         {
-            s.Cell[r] = CellOf(s.X1[r], s.Y1[r], minX, minY, cell, cols, (int)gy);
+            ref readonly var g = ref grids[s.Class[r]];
+            s.Cell[r] = g.First + g.CellOf(s.X1[r], s.Y1[r]);
             start[s.Cell[r] + 1]++;
         }
 
@@ -133,7 +194,13 @@ internal static class BoxMath
             s.Members[fill[s.Cell[r]]++] = r;
         }
 
+        // From here 'fill' is each cell's head: members before it are at or before the current window in rank, or
+        // suppressed, and can never matter again (the current window only moves down the ranks).
+        Array.Copy(start, fill, cells);
         Array.Clear(s.Suppressed, 0, n);
+
+        // A conservative bound on the area ratio (float rounding of the overlap is far below 1e-4).
+        float ratio = threshold * (1 - 1e-4f);
         int kept = 0;
         for (int a = 0; a < n; a++)
         {
@@ -144,40 +211,63 @@ internal static class BoxMath
 
             s.Kept[kept++] = a;
             float ax1 = s.X1[a], ay1 = s.Y1[a], ax2 = s.X2[a], ay2 = s.Y2[a];
-            float areaA = plusOne ? (ax2 - ax1 + 1) * (ay2 - ay1 + 1) : (ax2 - ax1) * (ay2 - ay1);
-            int cx = cols == 1 && gy == 1 ? 0 : (int)((ax1 - minX) / cell), cy = cols == 1 && gy == 1 ? 0 : (int)((ay1 - minY) / cell);
-            for (int yy = Math.Max(cy - 1, 0); yy <= Math.Min(cy + 1, (int)gy - 1); yy++)
+            float areaA = (ax2 - ax1 + pad) * (ay2 - ay1 + pad);
+            int kLo = 0, kHi = classes - 1;
+            if (sized)
             {
-                for (int xx = Math.Max(cx - 1, 0); xx <= Math.Min(cx + 1, cols - 1); xx++)
+                kLo = Math.Max(kLo, ClassOf(areaA * ratio) - minClass);
+                kHi = Math.Min(kHi, ClassOf(areaA / ratio) - minClass);
+            }
+
+            for (int k = kLo; k <= kHi; k++)
+            {
+                ref readonly var g = ref grids[k];
+                if (g.Count == 0)
                 {
-                    int c = (yy * cols) + xx;
-                    for (int m = start[c]; m < start[c + 1]; m++)
+                    continue;
+                }
+
+                // A window of this class that overlaps a has its left edge in (ax1 - cell, ax2 + 1], likewise for y.
+                int cx0 = 0, cx1 = 0, cy0 = 0, cy1 = 0;
+                if (!float.IsPositiveInfinity(g.Cell))
+                {
+                    (cx0, cx1) = (g.Column(ax1 - g.Cell), g.Column(ax2 + 1));
+                    (cy0, cy1) = (g.Row(ay1 - g.Cell), g.Row(ay2 + 1));
+                }
+
+                for (int yy = cy0; yy <= cy1; yy++)
+                {
+                    for (int xx = cx0; xx <= cx1; xx++)
                     {
-                        int b = s.Members[m];
-                        if (b <= a || s.Suppressed[b])
+                        int c = g.First + (yy * g.Cols) + xx, end = start[c + 1], m = fill[c];
+                        while (m < end && (s.Members[m] <= a || s.Suppressed[s.Members[m]]))
                         {
-                            continue;
+                            m++;
                         }
 
-                        float iw = Math.Min(ax2, s.X2[b]) - Math.Max(ax1, s.X1[b]);
-                        float ih = Math.Min(ay2, s.Y2[b]) - Math.Max(ay1, s.Y1[b]);
-                        if (plusOne)
+                        fill[c] = m;
+                        for (; m < end; m++)
                         {
-                            iw += 1;
-                            ih += 1;
-                        }
+                            int b = s.Members[m];
+                            if (s.Suppressed[b])
+                            {
+                                continue;
+                            }
 
-                        if (iw <= 0 || ih <= 0)
-                        {
-                            continue;
-                        }
+                            float iw = Math.Min(ax2, s.X2[b]) - Math.Max(ax1, s.X1[b]) + pad;
+                            float ih = Math.Min(ay2, s.Y2[b]) - Math.Max(ay1, s.Y1[b]) + pad;
+                            if (iw <= 0 || ih <= 0)
+                            {
+                                continue;
+                            }
 
-                        float inter = iw * ih;
-                        float areaB = plusOne ? (s.X2[b] - s.X1[b] + 1) * (s.Y2[b] - s.Y1[b] + 1) : (s.X2[b] - s.X1[b]) * (s.Y2[b] - s.Y1[b]);
-                        float overlap = minimum ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
-                        if (overlap > threshold)
-                        {
-                            s.Suppressed[b] = true;
+                            float inter = iw * ih;
+                            float areaB = (s.X2[b] - s.X1[b] + pad) * (s.Y2[b] - s.Y1[b] + pad);
+                            float overlap = minimum ? inter / Math.Min(areaA, areaB) : inter / (areaA + areaB - inter);
+                            if (overlap > threshold)
+                            {
+                                s.Suppressed[b] = true;
+                            }
                         }
                     }
                 }
@@ -194,18 +284,8 @@ internal static class BoxMath
         windows.AddRange(new ArraySegment<Window>(keptWindows, 0, kept));
     }
 
-    private static int CellOf(float x, float y, float minX, float minY, float cell, int cols, int rows)
-    {
-        if (float.IsPositiveInfinity(cell))
-        {
-            return 0;
-        }
-
-        int cx = Math.Clamp((int)((x - minX) / cell), 0, cols - 1);
-        int cy = Math.Clamp((int)((y - minY) / cell), 0, rows - 1);
-        return (cy * cols) + cx;
-    }
-
+    // floor(log2(v)) for the class bounds (v > 0), saturated for values outside the normal range.
+    private static int ClassOf(float v) => v <= float.Epsilon ? int.MinValue / 2 : float.IsPositiveInfinity(v) ? int.MaxValue / 2 : Math.ILogB(v);
     /// <summary>
     /// Applies the pending regression. <paramref name="plusOne"/> measures the box as <c>x2 - x1 + 1</c> (R-Net and
     /// O-Net calibration) or <c>x2 - x1</c> (the P-Net step of facenet-pytorch).
@@ -309,12 +389,43 @@ internal static class BoxMath
 
 }
 
+/// <summary>The grid of one size class in <see cref="BoxMath.Nms"/>: cells of side <see cref="Cell"/> from (MinX, MinY).</summary>
+internal struct NmsGrid
+{
+    public float MinX;
+    public float MinY;
+    public float MaxX;
+    public float MaxY;
+    public float Side;
+    public float Cell;
+    public int Count;
+    public int Cols;
+    public int Rows;
+    public int First; // index of the class's first cell among all cells
+
+    public readonly int Column(float x) => Index((x - MinX) / Cell, Cols);
+
+    public readonly int Row(float y) => Index((y - MinY) / Cell, Rows);
+
+    private static int Index(float f, int count) => !(f >= 1) ? 0 : f >= count - 1 ? count - 1 : (int)f;
+
+    public readonly int CellOf(float x, float y) => (Row(y) * Cols) + Column(x);
+}
+
 /// <summary>Reusable arrays for <see cref="BoxMath.Nms"/>; one per thread.</summary>
 internal sealed class NmsScratch
 {
+    /// <summary>Most size classes (powers of two of the area) before suppression falls back to one grid.</summary>
+    public const int MaxClasses = 64;
+
+    private readonly NmsGrid[] grids = new NmsGrid[MaxClasses];
     private int[] cellStart = [];
     private int[] cellFill = [];
     private Window[] windows = [];
+
+    public int[] Class { get; private set; } = [];
+
+    public Span<NmsGrid> Grids(int n) => grids.AsSpan(0, n);
 
     public int[] Order { get; private set; } = [];
 
@@ -348,6 +459,7 @@ internal sealed class NmsScratch
             X2 = new float[size];
             Y2 = new float[size];
             Cell = new int[size];
+            Class = new int[size];
             Members = new int[size];
             Kept = new int[size];
             Suppressed = new bool[size];

@@ -10,7 +10,7 @@ public sealed class NmsTests
         var order = input.Select((w, i) => (w, i)).OrderByDescending(t => t.w.Score).ThenBy(t => t.i).Select(t => t.w).ToList();
         var keep = new List<Window>();
         var dead = new bool[order.Count];
-        bool p1 = kind == OverlapKind.MinimumPlusOne;
+        bool p1 = kind is OverlapKind.MinimumPlusOne or OverlapKind.UnionPlusOne;
         for (int a = 0; a < order.Count; a++)
         {
             if (dead[a])
@@ -32,7 +32,7 @@ public sealed class NmsTests
 
                 float ax = p1 ? (x.X2 - x.X1 + 1) * (x.Y2 - x.Y1 + 1) : (x.X2 - x.X1) * (x.Y2 - x.Y1);
                 float bx = p1 ? (y.X2 - y.X1 + 1) * (y.Y2 - y.Y1 + 1) : (y.X2 - y.X1) * (y.Y2 - y.Y1);
-                float o = p1 ? iw * ih / Math.Min(ax, bx) : iw * ih / (ax + bx - (iw * ih));
+                float o = kind == OverlapKind.MinimumPlusOne ? iw * ih / Math.Min(ax, bx) : iw * ih / (ax + bx - (iw * ih));
                 if (o > threshold)
                 {
                     dead[b] = true;
@@ -72,6 +72,46 @@ public sealed class NmsTests
             var again = new List<Window>(actual);
             BoxMath.Nms(again, threshold, kind, new NmsScratch());
             Assert.Equal(actual.Select(w => w.Box), again.Select(w => w.Box));
+        }
+    }
+
+    /// <summary>
+    /// Windows like a whole pyramid's after P-Net: squares from 12 to 700 pixels, many near copies of each other at
+    /// similar sizes, so that the size classes of the union overlap are exercised (neighbouring classes, a window near
+    /// a class boundary, overlaps just above and below the threshold).
+    /// </summary>
+    [Theory]
+    [InlineData(11, 0.7f, "Union")]
+    [InlineData(12, 0.7f, "UnionPlusOne")]
+    [InlineData(13, 0.5f, "Union")]
+    [InlineData(14, 0.3f, "UnionPlusOne")]
+    [InlineData(15, 0.95f, "Union")]
+    [InlineData(16, 0.7f, "MinimumPlusOne")]
+    public void Equals_the_quadratic_algorithm_on_pyramid_like_windows(int seed, float threshold, string overlap)
+    {
+        var kind = Enum.Parse<OverlapKind>(overlap);
+        var rng = new Random(seed);
+        for (int round = 0; round < 10; round++)
+        {
+            var input = new List<Window>();
+            int n = rng.Next(200, 1500);
+            for (int i = 0; i < n; i++)
+            {
+                float side = 12 * MathF.Pow(0.709f, -rng.Next(0, 12)) * (1 + (0.2f * rng.NextSingle()));
+                float x = MathF.Floor(rng.NextSingle() * 1280), y = MathF.Floor(rng.NextSingle() * 720);
+                input.Add(new Window(x, y, MathF.Floor(x + side), MathF.Floor(y + side), rng.NextSingle()));
+                for (int copies = rng.Next(0, 4); copies > 0; copies--)
+                {
+                    float dx = rng.Next(-6, 7), ds = side * (0.8f + (0.4f * rng.NextSingle()));
+                    input.Add(new Window(x + dx, y + dx, MathF.Floor(x + dx + ds), MathF.Floor(y + dx + ds), rng.NextSingle()));
+                }
+            }
+
+            var expected = Quadratic(input, threshold, kind);
+            var actual = new List<Window>(input);
+            BoxMath.Nms(actual, threshold, kind, new NmsScratch());
+            Assert.True(expected.Count < input.Count, "the input should have windows to suppress");
+            Assert.Equal(expected.Select(w => w.Box), actual.Select(w => w.Box));
         }
     }
 
