@@ -48,6 +48,33 @@ internal static class KernelProbe
         Time("rnet x32", () => r.Forward(crops, 32, ra, rb, flat, dense, outp), 32 * 3.1e6);
         var rbatch = new float[r.BatchSize(32)];
         Time("rnet x32 batched", () => r.Forward(crops, 32, ra, rb, flat, dense, outp, rbatch), 32 * 3.1e6);
+
+        // The first layers of R-Net and O-Net alone (3 input channels, direct), and their pooling, on 32 crops.
+        foreach (var (net, side) in new[] { ("rnet", 24), ("onet", 48) })
+        {
+            var conv1 = Networks.Layer(MtcnnWeights.Default, net, "conv1", "prelu1", 3, Simd.Best, 3);
+            int os = side - 2;
+            var positions = Enumerable.Range(0, os * os).Select(i => ((i / os) * side) + (i % os)).ToArray();
+            var src = new float[side * side * 3];
+            Array.Fill(src, 0.2f);
+            var dst = new float[side * side * conv1.OutputChannelStride];
+            var pooled = new float[side * side * conv1.OutputChannelStride];
+            Time($"{net} conv1 x32", () =>
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    conv1.Forward(src, dst, positions, side);
+                }
+            }, 32.0 * os * os * conv1.MacsPerPosition * 2);
+            Time($"{net} pool1 x32", () =>
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    MaxPool.Forward(dst, os, os, side, conv1.OutputChannelStride, 3, 2, true, pooled, Simd.Best);
+                }
+            }, 0);
+        }
+
         var o = nets.O;
         var ocrops = new float[32 * 48 * 48 * 3];
         Array.Fill(ocrops, 0.2f);

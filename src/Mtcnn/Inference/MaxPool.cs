@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Mtcnn.Inference;
@@ -25,11 +26,34 @@ internal static class MaxPool
     /// <paramref name="rowPixels"/> apart into a tightly packed output of rows <c>outWidth</c> pixels apart.
     /// <paramref name="channelStride"/> must be a multiple of the level's lanes.
     /// </summary>
-    public static unsafe void Forward(ReadOnlySpan<float> input, int height, int width, int rowPixels, int channelStride,
+    public static void Forward(ReadOnlySpan<float> input, int height, int width, int rowPixels, int channelStride,
         int kernel, int stride, bool ceilMode, Span<float> output, SimdLevel level)
+    {
+        switch (level)
+        {
+            case SimdLevel.Vector512:
+                Pool<Ops512, Vector512<float>>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
+                break;
+            case SimdLevel.Vector256:
+                Pool<Ops256, Vector256<float>>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
+                break;
+            default:
+                Pool<OpsScalar, float>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
+                break;
+        }
+    }
+
+    // Windows wholly inside the map take their 3x3 or 2x2 maximum as a tree (rows first, then across them), so the
+    // maxima do not wait on one another; windows cut by the edge, and other kernel sizes, go value by value.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Pool<TOps, TV>(ReadOnlySpan<float> input, int height, int width, int rowPixels, int channelStride,
+        int kernel, int stride, bool ceilMode, Span<float> output)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
     {
         int ho = OutputSize(height, kernel, stride, ceilMode);
         int wo = OutputSize(width, kernel, stride, ceilMode);
+        long down = (long)rowPixels * channelStride;
         fixed (float* pin = input)
         fixed (float* pout = output)
         {
@@ -43,57 +67,38 @@ internal static class MaxPool
                     int x1 = Math.Min(x0 + kernel, width);
                     float* o = pout + ((((long)oy * wo) + ox) * channelStride);
                     float* first = pin + ((((long)y0 * rowPixels) + x0) * channelStride);
-                    int c = 0;
-                    if (level == SimdLevel.Vector512)
+                    bool full = y1 - y0 == kernel && x1 - x0 == kernel;
+                    for (int c = 0; c < channelStride; c += TOps.Width)
                     {
-                        for (; c < channelStride; c += 16)
+                        float* p = first + c;
+                        TV m;
+                        if (full && kernel == 3)
                         {
-                            var m = Vector512.Load(first + c);
+                            var r0 = TOps.Max(TOps.Max(TOps.Load(p), TOps.Load(p + channelStride)), TOps.Load(p + (2 * channelStride)));
+                            float* q = p + down;
+                            var r1 = TOps.Max(TOps.Max(TOps.Load(q), TOps.Load(q + channelStride)), TOps.Load(q + (2 * channelStride)));
+                            q += down;
+                            var r2 = TOps.Max(TOps.Max(TOps.Load(q), TOps.Load(q + channelStride)), TOps.Load(q + (2 * channelStride)));
+                            m = TOps.Max(TOps.Max(r0, r1), r2);
+                        }
+                        else if (full && kernel == 2)
+                        {
+                            m = TOps.Max(TOps.Max(TOps.Load(p), TOps.Load(p + channelStride)), TOps.Max(TOps.Load(p + down), TOps.Load(p + down + channelStride)));
+                        }
+                        else
+                        {
+                            m = TOps.Load(p);
                             for (int y = y0; y < y1; y++)
                             {
                                 float* row = pin + ((((long)y * rowPixels) + x0) * channelStride) + c;
                                 for (int x = x0; x < x1; x++, row += channelStride)
                                 {
-                                    m = Vector512.MaxNative(m, Vector512.Load(row));
+                                    m = TOps.Max(m, TOps.Load(row));
                                 }
                             }
-
-                            m.Store(o + c);
                         }
-                    }
-                    else if (level == SimdLevel.Vector256)
-                    {
-                        for (; c < channelStride; c += 8)
-                        {
-                            var m = Vector256.Load(first + c);
-                            for (int y = y0; y < y1; y++)
-                            {
-                                float* row = pin + ((((long)y * rowPixels) + x0) * channelStride) + c;
-                                for (int x = x0; x < x1; x++, row += channelStride)
-                                {
-                                    m = Vector256.MaxNative(m, Vector256.Load(row));
-                                }
-                            }
 
-                            m.Store(o + c);
-                        }
-                    }
-                    else
-                    {
-                        for (; c < channelStride; c++)
-                        {
-                            float m = first[c];
-                            for (int y = y0; y < y1; y++)
-                            {
-                                float* row = pin + ((((long)y * rowPixels) + x0) * channelStride) + c;
-                                for (int x = x0; x < x1; x++, row += channelStride)
-                                {
-                                    m = Math.Max(m, *row);
-                                }
-                            }
-
-                            o[c] = m;
-                        }
+                        TOps.Store(o + c, m);
                     }
                 }
             }

@@ -26,6 +26,9 @@ internal unsafe interface IVectorOps<TVector>
 
     /// <summary>PReLU: <c>max(x, 0) + slope * min(x, 0)</c>.</summary>
     static abstract TVector Prelu(TVector x, TVector slope);
+
+    /// <summary>Lane-wise maximum (the platform's instruction: which operand a NaN yields is not specified).</summary>
+    static abstract TVector Max(TVector a, TVector b);
 }
 
 /// <summary>512-bit vectors (16 floats).</summary>
@@ -51,6 +54,9 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
         Vector512.FusedMultiplyAdd(Vector512.MinNative(x, Vector512<float>.Zero), slope, Vector512.MaxNative(x, Vector512<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b);
 }
 
 /// <summary>256-bit vectors (8 floats).</summary>
@@ -76,6 +82,9 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
         Vector256.FusedMultiplyAdd(Vector256.MinNative(x, Vector256<float>.Zero), slope, Vector256.MaxNative(x, Vector256<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 }
 
 /// <summary>Plain floats: the scalar reference path.</summary>
@@ -100,4 +109,7 @@ internal readonly unsafe struct OpsScalar : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Prelu(float x, float slope) => x < 0 ? x * slope : x;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Max(float a, float b) => Math.Max(a, b);
 }
