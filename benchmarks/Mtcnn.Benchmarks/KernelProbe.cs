@@ -37,8 +37,14 @@ internal static class KernelProbe
         }
 
         Time("pnet conv3 winograd", () => nets.P.Conv3.Winograd!.Forward(big, a, 99, 149, wp, wscratch), nets.P.Conv3.MacsPerPosition * n2 * 2);
+        // Crops of noise in [-1, 1] (the nets' input range), not a constant, so that activations vary as they do on photos.
+        var rng = new Random(7);
         var crops = new float[32 * 24 * 24 * 3];
-        Array.Fill(crops, 0.2f);
+        for (int i = 0; i < crops.Length; i++)
+        {
+            crops[i] = (rng.NextSingle() * 2) - 1;
+        }
+
         var r = nets.R;
         var outp = new float[32 * r.OutputStride];
         var ra = new float[r.ScratchPerCrop];
@@ -77,7 +83,10 @@ internal static class KernelProbe
 
         var o = nets.O;
         var ocrops = new float[32 * 48 * 48 * 3];
-        Array.Fill(ocrops, 0.2f);
+        for (int i = 0; i < ocrops.Length; i++)
+        {
+            ocrops[i] = (rng.NextSingle() * 2) - 1;
+        }
         var oout = new float[32 * o.OutputStride];
         var oa = new float[o.ScratchPerCrop];
         var ob = new float[o.ScratchPerCrop];
