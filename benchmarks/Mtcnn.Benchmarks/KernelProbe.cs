@@ -81,6 +81,20 @@ internal static class KernelProbe
             }, 0);
         }
 
+        // R-Net conv3 (2x2, 48 to 64 channels, 9 positions per crop: one block of eight and a lone position).
+        var rconv3 = Networks.Layer(MtcnnWeights.Default, "rnet", "conv3", "prelu3", 48, Simd.Best, 48);
+        int[] nine = [0, 1, 2, 4, 5, 6, 8, 9, 10];
+        var c3in = new float[4 * 4 * 48];
+        Array.Fill(c3in, 0.1f);
+        var c3out = new float[4 * 4 * rconv3.OutputChannelStride];
+        Time("rnet conv3 x32", () =>
+        {
+            for (int i = 0; i < 32; i++)
+            {
+                rconv3.Forward(c3in, c3out, nine, 4);
+            }
+        }, 32.0 * 9 * rconv3.MacsPerPosition * 2);
+
         var o = nets.O;
         var ocrops = new float[32 * 48 * 48 * 3];
         for (int i = 0; i < ocrops.Length; i++)

@@ -200,30 +200,128 @@ internal sealed class ConvLayer
                 OutStride = OutputChannelStride,
                 Prelu = HasPrelu,
             };
+            // Whole blocks of eight positions block by block, then the few positions left over position by position with
+            // all output blocks at once: a lone position is one chain of dependent FMAs per block, and running up to
+            // four blocks' chains side by side keeps the FMA units busy where one chain would wait on its latency.
+            // Both paths add the taps in the same order, so a position's result does not depend on which one it took.
+            int full = Level == SimdLevel.Scalar ? count : count - (count % PixelBlock);
             for (int b = 0; b < Blocks; b++)
             {
                 switch (Level)
                 {
                     case SimdLevel.Vector512 when b + 1 < Blocks:
-                        Run512Pair(ref args, b, 0, count);
+                        Run512Pair(ref args, b, 0, full);
                         b++;
                         break;
                     case SimdLevel.Vector512:
-                        Run512(ref args, b, 0, count);
+                        Run512(ref args, b, 0, full);
                         break;
                     case SimdLevel.Vector256 when b + 1 < Blocks:
-                        Run256Pair(ref args, b, 0, count);
+                        Run256Pair(ref args, b, 0, full);
                         b++;
                         break;
                     case SimdLevel.Vector256:
-                        Run256(ref args, b, 0, count);
+                        Run256(ref args, b, 0, full);
                         break;
                     default:
                         RunScalar(ref args, b, 0, count, Lanes);
                         break;
                 }
             }
+
+            switch (Level)
+            {
+                case SimdLevel.Vector512:
+                    Tail<Ops512, Vector512<float>>(ref args, full, count, Blocks);
+                    break;
+                case SimdLevel.Vector256:
+                    Tail<Ops256, Vector256<float>>(ref args, full, count, Blocks);
+                    break;
+            }
         }
+    }
+
+    // Positions [start, end) one at a time, every output block, four blocks' accumulators at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Tail<TOps, TV>(ref KernelArgs a, int start, int end, int blocks)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
+    {
+        int l = TOps.Width;
+        long next = (long)a.Taps * l;
+        for (int p = start; p < end; p++)
+        {
+            float* pix = a.Input + ((long)a.Positions[p] * a.InStride);
+            float* o = a.Output + ((long)a.Positions[p] * a.OutStride);
+            int b = 0;
+            for (; b + 4 <= blocks; b += 4)
+            {
+                float* w = a.Weights + (b * next);
+                TV c0 = TOps.Load(a.Bias + (b * l)), c1 = TOps.Load(a.Bias + ((b + 1) * l));
+                TV c2 = TOps.Load(a.Bias + ((b + 2) * l)), c3 = TOps.Load(a.Bias + ((b + 3) * l));
+                for (int g = 0; g < a.SegmentCount; g++)
+                {
+                    float* q = pix + a.Segments[g];
+                    for (int e = 0; e < a.SegmentLength; e++, w += l)
+                    {
+                        float x = q[e];
+                        c0 = TOps.MultiplyAdd(TOps.Load(w), x, c0);
+                        c1 = TOps.MultiplyAdd(TOps.Load(w + next), x, c1);
+                        c2 = TOps.MultiplyAdd(TOps.Load(w + (2 * next)), x, c2);
+                        c3 = TOps.MultiplyAdd(TOps.Load(w + (3 * next)), x, c3);
+                    }
+                }
+
+                TailStore<TOps, TV>(ref a, o, b, c0);
+                TailStore<TOps, TV>(ref a, o, b + 1, c1);
+                TailStore<TOps, TV>(ref a, o, b + 2, c2);
+                TailStore<TOps, TV>(ref a, o, b + 3, c3);
+            }
+
+            for (; b + 2 <= blocks; b += 2)
+            {
+                float* w = a.Weights + (b * next);
+                TV c0 = TOps.Load(a.Bias + (b * l)), c1 = TOps.Load(a.Bias + ((b + 1) * l));
+                for (int g = 0; g < a.SegmentCount; g++)
+                {
+                    float* q = pix + a.Segments[g];
+                    for (int e = 0; e < a.SegmentLength; e++, w += l)
+                    {
+                        float x = q[e];
+                        c0 = TOps.MultiplyAdd(TOps.Load(w), x, c0);
+                        c1 = TOps.MultiplyAdd(TOps.Load(w + next), x, c1);
+                    }
+                }
+
+                TailStore<TOps, TV>(ref a, o, b, c0);
+                TailStore<TOps, TV>(ref a, o, b + 1, c1);
+            }
+
+            for (; b < blocks; b++)
+            {
+                float* w = a.Weights + (b * next);
+                TV c0 = TOps.Load(a.Bias + (b * l));
+                for (int g = 0; g < a.SegmentCount; g++)
+                {
+                    float* q = pix + a.Segments[g];
+                    for (int e = 0; e < a.SegmentLength; e++, w += l)
+                    {
+                        c0 = TOps.MultiplyAdd(TOps.Load(w), q[e], c0);
+                    }
+                }
+
+                TailStore<TOps, TV>(ref a, o, b, c0);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void TailStore<TOps, TV>(ref KernelArgs a, float* o, int block, TV c)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
+    {
+        int l = TOps.Width;
+        TOps.Store(o + (block * l), a.Prelu ? TOps.Prelu(c, TOps.Load(a.Alpha + (block * l))) : c);
     }
 
     private unsafe struct KernelArgs
