@@ -204,7 +204,7 @@ internal sealed class PNet
         long c1 = (long)(rows - 2) * width * Conv1.OutputChannelStride;
         int hp = MaxPool.OutputSize(rows - 2, 2, 2, CeilPooling), wp = MaxPool.OutputSize(width - 2, 2, 2, CeilPooling);
         long p1 = (long)hp * wp * Math.Max(Math.Max(Conv1.OutputChannelStride, Conv2.OutputChannelStride), Math.Max(Conv3.OutputChannelStride, Head.OutputChannelStride));
-        long planes = firstLayer is null ? 0 : PNetFirstLayer.PlaneFloats(rows, width);
+        long planes = firstLayer is null ? 0 : PNetFirstLayer.ScratchSize(width);
         return (int)Math.Max(Math.Max(c1, p1), planes);
     }
 
@@ -249,12 +249,7 @@ internal sealed class PNet
         int c1 = Conv1.OutputChannelStride;
         if (firstLayer is not null)
         {
-            Span<float> planes = a[..PNetFirstLayer.PlaneFloats(rows, width)];
-            PNetFirstLayer.Split(input, rows, width, planes);
-            for (int py = 0; py < hp; py++)
-            {
-                firstLayer.PooledRow(planes, width, py, Math.Min(2, h1 - (2 * py)), w1, wp, b.Slice(py * wp * c1, wp * c1));
-            }
+            firstLayer.Forward(input, rows, width, hp, wp, a[..PNetFirstLayer.ScratchSize(width)], b);
         }
         else
         {

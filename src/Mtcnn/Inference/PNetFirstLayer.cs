@@ -11,8 +11,8 @@ namespace Mtcnn.Inference;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The interleaved input band is first split into planes of even and odd columns per row and channel
-/// (<see cref="Split"/>). Pooled column j reads conv columns 2j and 2j + 1, whose windows start at input columns 2j
+/// The interleaved input rows are split into planes of even and odd columns per channel as the pooled rows reach
+/// them (a ring of four rows, which stays in the cache). Pooled column j reads conv columns 2j and 2j + 1, whose windows start at input columns 2j
 /// and 2j + 1: even column 2j + kx is E[j], O[j], E[j + 1] for kx = 0, 1, 2 and odd column 2j + 1 + kx is O[j],
 /// E[j + 1], O[j + 1], so every vector is a plain load. A block of 16 pooled columns and two conv rows keeps 20
 /// accumulators (5 channels x even/odd x 2 rows) and goes through the channels in two halves; PReLU, the 2x2 maximum
@@ -65,19 +65,23 @@ internal sealed class PNetFirstLayer
     /// <summary>Floats between consecutive column planes for a band <paramref name="width"/> pixels wide.</summary>
     public static int PlaneStride(int width) => ((((width + 1) / 2) + 17 + 15) / 16) * 16;
 
-    /// <summary>Floats of the planes of a band of <paramref name="rows"/> x <paramref name="width"/> pixels.</summary>
-    public static int PlaneFloats(int rows, int width) => (rows * 6 * PlaneStride(width)) + 32;
+    /// <summary>Floats of scratch <see cref="Forward"/> needs for a band <paramref name="width"/> pixels wide: four split rows.</summary>
+    public static int ScratchSize(int width) => (4 * 6 * PlaneStride(width)) + 32;
 
     /// <summary>
-    /// Splits an interleaved band (3 floats a pixel, rows <paramref name="width"/> pixels apart) into planes: row y,
-    /// channel c, parity p (0 even columns, 1 odd) starts at <c>((y * 3 + c) * 2 + p) * PlaneStride(width)</c>.
+    /// Runs conv1, PReLU and the 2x2 pooling over a band of <paramref name="rows"/> x <paramref name="width"/> pixels
+    /// (interleaved, 3 floats a pixel): writes the <paramref name="pooledHeight"/> x <paramref name="pooledWidth"/>
+    /// pooled map channels-last (16 floats a pixel, rows <paramref name="pooledWidth"/> pixels apart) to
+    /// <paramref name="output"/>. Input rows are split into their column planes as the pooled rows reach them, four at
+    /// a time in <paramref name="scratch"/>, so the planes stay in the cache.
     /// </summary>
-    public static unsafe void Split(ReadOnlySpan<float> input, int rows, int width, Span<float> planes)
+    public unsafe void Forward(ReadOnlySpan<float> input, int rows, int width, int pooledHeight, int pooledWidth, Span<float> scratch, Span<float> output)
     {
-        int stride = PlaneStride(width);
-        if (input.Length < rows * width * 3 || planes.Length < PlaneFloats(rows, width))
+        int stride = PlaneStride(width), convRows = rows - 2, convWidth = width - 2;
+        if (input.Length < rows * width * 3 || scratch.Length < ScratchSize(width) || output.Length < pooledHeight * pooledWidth * 16
+            || (pooledHeight - 1) * 2 >= convRows || (pooledWidth - 1) * 2 >= convWidth)
         {
-            throw new ArgumentException("P-Net band or plane buffer too small.");
+            throw new ArgumentException("P-Net first layer: band, scratch or output buffer does not match the sizes.");
         }
 
         // Lane l of channel c's vector: lanes 0-7 pixels 0, 2, .., 14 (even), lanes 8-15 pixels 1, 3, .., 15 (odd) of a
@@ -99,79 +103,76 @@ internal sealed class PNetFirstLayer
             second[c] = Vector512.Load(f2);
         }
 
-        fixed (float* pin = input)
-        fixed (float* pout = planes)
-        {
-            for (int y = 0; y < rows; y++)
-            {
-                float* src = pin + ((long)y * width * 3);
-                float* dst = pout + ((long)y * 6 * stride);
-                int x = 0;
-                for (; x + 16 <= width; x += 16)
-                {
-                    var v0 = Vector512.Load(src + (3 * x));
-                    var v1 = Vector512.Load(src + (3 * x) + 16);
-                    var v2 = Vector512.Load(src + (3 * x) + 32);
-                    for (int c = 0; c < 3; c++)
-                    {
-                        var z = Avx512F.PermuteVar16x32x2(Avx512F.PermuteVar16x32x2(v0, first[c], v1), second[c], v2);
-                        float* e = dst + (2 * c * stride) + (x / 2);
-                        z.GetLower().Store(e);
-                        z.GetUpper().Store(e + stride);
-                    }
-                }
-
-                for (; x < width; x++)
-                {
-                    for (int c = 0; c < 3; c++)
-                    {
-                        dst[(((2 * c) + (x & 1)) * stride) + (x >> 1)] = src[(3 * x) + c];
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Pooled row <paramref name="py"/>: conv rows 2 py and 2 py + 1 (only the first when <paramref name="convRows"/>
-    /// is 1) of a band whose conv output is <paramref name="convWidth"/> wide, PReLU, 2x2 maximum over
-    /// <paramref name="pooledWidth"/> pooled columns, written channels-last (16 floats a pixel) to <paramref name="output"/>.
-    /// </summary>
-    public unsafe void PooledRow(ReadOnlySpan<float> planes, int width, int py, int convRows, int convWidth, int pooledWidth, Span<float> output)
-    {
-        int stride = PlaneStride(width);
-        if (output.Length < pooledWidth * 16)
-        {
-            throw new ArgumentException("P-Net pooled row buffer too small.");
-        }
-
-        bool two = convRows == 2;
         var t = stackalloc float[16 * 16];
-        fixed (float* pp = planes)
+        var rowAt = stackalloc float*[4];
+        fixed (float* pin = input)
+        fixed (float* ring = scratch)
         fixed (float* pout = output)
         fixed (float* pw = weights)
         fixed (float* pbias = bias)
         fixed (float* pslope = slopes)
         {
-            float* rows = pp + ((long)2 * py * 6 * stride);
-            for (int j0 = 0; j0 < pooledWidth; j0 += 16)
+            int split = 0; // input rows split so far (row y lives in slot y % 4)
+            for (int py = 0; py < pooledHeight; py++)
             {
-                // The last conv column of an odd width has no partner: its pooled column takes the even value only.
-                int lone = (convWidth & 1) == 1 && pooledWidth * 2 > convWidth ? pooledWidth - 1 - j0 : -1;
-                var lastOdd = lone is >= 0 and < 16 ? Vector512.Equals(Vector512.Create(lone), Iota) : Vector512<int>.Zero;
-                Half(rows + j0, stride, pw, pbias, pslope, two, lastOdd.AsSingle(), t);
-                Half(rows + j0, stride, pw + (5 * 27), pbias + 5, pslope + 5, two, lastOdd.AsSingle(), t + (5 * 16));
-                Transpose(t, pout + ((long)j0 * 16), Math.Min(16, pooledWidth - j0));
+                int n = Math.Min(2, convRows - (2 * py));
+                for (; split < (2 * py) + n + 2; split++)
+                {
+                    Split(pin + ((long)split * width * 3), width, ring + ((split & 3) * 6 * stride), stride, first, second);
+                }
+
+                for (int iy = 0; iy < 4; iy++)
+                {
+                    rowAt[iy] = ring + ((((2 * py) + iy) & 3) * 6 * stride);
+                }
+
+                float* o = pout + ((long)py * pooledWidth * 16);
+                for (int j0 = 0; j0 < pooledWidth; j0 += 16)
+                {
+                    // The last conv column of an odd width has no partner: its pooled column takes the even value only.
+                    int lone = (convWidth & 1) == 1 && pooledWidth * 2 > convWidth ? pooledWidth - 1 - j0 : -1;
+                    var lastOdd = lone is >= 0 and < 16 ? Vector512.Equals(Vector512.Create(lone), Iota) : Vector512<int>.Zero;
+                    Half(rowAt, j0, stride, pw, pbias, pslope, n == 2, lastOdd.AsSingle(), t);
+                    Half(rowAt, j0, stride, pw + (5 * 27), pbias + 5, pslope + 5, n == 2, lastOdd.AsSingle(), t + (5 * 16));
+                    Transpose(t, o + ((long)j0 * 16), Math.Min(16, pooledWidth - j0));
+                }
+            }
+        }
+    }
+
+    // One input row (3 floats a pixel) into its planes: channel c, parity p at dst + (2 c + p) * stride.
+    private static unsafe void Split(float* src, int width, float* dst, int stride, Vector512<int>* first, Vector512<int>* second)
+    {
+        int x = 0;
+        for (; x + 16 <= width; x += 16)
+        {
+            var v0 = Vector512.Load(src + (3 * x));
+            var v1 = Vector512.Load(src + (3 * x) + 16);
+            var v2 = Vector512.Load(src + (3 * x) + 32);
+            for (int c = 0; c < 3; c++)
+            {
+                var z = Avx512F.PermuteVar16x32x2(Avx512F.PermuteVar16x32x2(v0, first[c], v1), second[c], v2);
+                float* e = dst + (2 * c * stride) + (x / 2);
+                z.GetLower().Store(e);
+                z.GetUpper().Store(e + stride);
+            }
+        }
+
+        for (; x < width; x++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                dst[(((2 * c) + (x & 1)) * stride) + (x >> 1)] = src[(3 * x) + c];
             }
         }
     }
 
     private static readonly Vector512<int> Iota = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
-    // Five output channels of one block: 16 pooled columns from the planes at 'rows' (already offset to the block),
-    // written as five vectors of pooled columns at t.
+    // Five output channels of one block: pooled columns j0 .. j0 + 15 from the split input rows, written as five
+    // vectors of pooled columns at t.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Half(float* rows, int stride, float* pw, float* pb, float* ps, bool two, Vector512<float> lastOdd, float* t)
+    private static unsafe void Half(float** rows, int j0, int stride, float* pw, float* pb, float* ps, bool two, Vector512<float> lastOdd, float* t)
     {
             Vector512<float> e00 = Vector512.Create(pb[0]), o00 = e00, e10 = e00, o10 = e00;
             Vector512<float> e01 = Vector512.Create(pb[1]), o01 = e01, e11 = e01, o11 = e01;
@@ -184,7 +185,7 @@ internal sealed class PNetFirstLayer
             {
                 for (int iy = 0; iy < inputRows; iy++)
                 {
-                    float* pe = rows + ((long)((iy * 3) + c) * 2 * stride);
+                    float* pe = rows[iy] + (2 * c * stride) + j0;
                     var e = Vector512.Load(pe);
                     var e1 = Vector512.Load(pe + 1);
                     var o = Vector512.Load(pe + stride);

@@ -22,6 +22,7 @@ public sealed class PNetFirstLayerTests
     [InlineData(33, 100, true)]
     [InlineData(12, 201, false)]
     [InlineData(17, 35, true)]
+    [InlineData(40, 16, true)]
     public void Matches_convolution_then_pooling(int rows, int width, bool ceil)
     {
         Skip.IfNot(Avx512F.IsSupported, "AVX-512 is not available on this processor: the fused first layer is not used here.");
@@ -29,6 +30,8 @@ public sealed class PNetFirstLayerTests
         var weights = MtcnnWeights.Default;
         var conv1 = Networks.Layer(weights, "pnet", "conv1", "prelu1", 3, SimdLevel.Vector512, 3);
         Assert.True(PNetFirstLayer.Fits(conv1));
+        Assert.Throws<ArgumentException>(() => new PNetFirstLayer(weights.Get("pnet.conv1.weight").Data, weights.Get("pnet.conv1.bias").Data,
+            weights.Get("pnet.prelu1.weight").Data).Forward(new float[12 * 12 * 3], 12, 12, 6, 6, new float[10], new float[6 * 6 * 16]));
         var fused = new PNetFirstLayer(weights.Get("pnet.conv1.weight").Data, weights.Get("pnet.conv1.bias").Data, weights.Get("pnet.prelu1.weight").Data);
 
         var rnd = new Random((rows * 1000) + width);
@@ -45,15 +48,11 @@ public sealed class PNetFirstLayerTests
             MaxPool.Forward(convRows, n, w1, width, 16, 2, 2, ceil, expected.AsSpan(py * wp * 16, wp * 16), SimdLevel.Vector512);
         }
 
-        var planes = new float[PNetFirstLayer.PlaneFloats(rows, width)];
-        Array.Fill(planes, float.NaN); // what the planes do not cover must not reach a pooled value
-        PNetFirstLayer.Split(input, rows, width, planes);
+        var scratch = new float[PNetFirstLayer.ScratchSize(width)];
+        Array.Fill(scratch, float.NaN); // what the split rows do not cover must not reach a pooled value
         var actual = new float[hp * wp * 16];
         Array.Fill(actual, float.NaN);
-        for (int py = 0; py < hp; py++)
-        {
-            fused.PooledRow(planes, width, py, Math.Min(2, h1 - (2 * py)), w1, wp, actual.AsSpan(py * wp * 16, wp * 16));
-        }
+        fused.Forward(input, rows, width, hp, wp, scratch, actual);
 
         for (int i = 0; i < actual.Length; i++)
         {
