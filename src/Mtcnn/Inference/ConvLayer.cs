@@ -253,12 +253,15 @@ internal sealed class ConvLayer
         {
             float* pix = a.Input + ((long)a.Positions[p] * a.InStride);
             float* o = a.Output + ((long)a.Positions[p] * a.OutStride);
-            int b = 0;
-            for (; b + 4 <= blocks; b += 4)
+            for (int b = 0; b < blocks; b += 4)
             {
+                // Up to four blocks; with fewer left, the spare chains repeat the last block and are not stored.
+                int n = Math.Min(4, blocks - b);
+                int k1 = Math.Min(1, n - 1), k2 = Math.Min(2, n - 1), k3 = Math.Min(3, n - 1);
+                long d1 = k1 * next, d2 = k2 * next, d3 = k3 * next;
                 float* w = a.Weights + (b * next);
-                TV c0 = TOps.Load(a.Bias + (b * l)), c1 = TOps.Load(a.Bias + ((b + 1) * l));
-                TV c2 = TOps.Load(a.Bias + ((b + 2) * l)), c3 = TOps.Load(a.Bias + ((b + 3) * l));
+                TV c0 = TOps.Load(a.Bias + (b * l)), c1 = TOps.Load(a.Bias + ((b + k1) * l));
+                TV c2 = TOps.Load(a.Bias + ((b + k2) * l)), c3 = TOps.Load(a.Bias + ((b + k3) * l));
                 for (int g = 0; g < a.SegmentCount; g++)
                 {
                     float* q = pix + a.Segments[g];
@@ -266,51 +269,27 @@ internal sealed class ConvLayer
                     {
                         float x = q[e];
                         c0 = TOps.MultiplyAdd(TOps.Load(w), x, c0);
-                        c1 = TOps.MultiplyAdd(TOps.Load(w + next), x, c1);
-                        c2 = TOps.MultiplyAdd(TOps.Load(w + (2 * next)), x, c2);
-                        c3 = TOps.MultiplyAdd(TOps.Load(w + (3 * next)), x, c3);
+                        c1 = TOps.MultiplyAdd(TOps.Load(w + d1), x, c1);
+                        c2 = TOps.MultiplyAdd(TOps.Load(w + d2), x, c2);
+                        c3 = TOps.MultiplyAdd(TOps.Load(w + d3), x, c3);
                     }
                 }
 
                 TailStore<TOps, TV>(ref a, o, b, c0);
-                TailStore<TOps, TV>(ref a, o, b + 1, c1);
-                TailStore<TOps, TV>(ref a, o, b + 2, c2);
-                TailStore<TOps, TV>(ref a, o, b + 3, c3);
-            }
-
-            for (; b + 2 <= blocks; b += 2)
-            {
-                float* w = a.Weights + (b * next);
-                TV c0 = TOps.Load(a.Bias + (b * l)), c1 = TOps.Load(a.Bias + ((b + 1) * l));
-                for (int g = 0; g < a.SegmentCount; g++)
+                if (n > 1)
                 {
-                    float* q = pix + a.Segments[g];
-                    for (int e = 0; e < a.SegmentLength; e++, w += l)
-                    {
-                        float x = q[e];
-                        c0 = TOps.MultiplyAdd(TOps.Load(w), x, c0);
-                        c1 = TOps.MultiplyAdd(TOps.Load(w + next), x, c1);
-                    }
+                    TailStore<TOps, TV>(ref a, o, b + 1, c1);
                 }
 
-                TailStore<TOps, TV>(ref a, o, b, c0);
-                TailStore<TOps, TV>(ref a, o, b + 1, c1);
-            }
-
-            for (; b < blocks; b++)
-            {
-                float* w = a.Weights + (b * next);
-                TV c0 = TOps.Load(a.Bias + (b * l));
-                for (int g = 0; g < a.SegmentCount; g++)
+                if (n > 2)
                 {
-                    float* q = pix + a.Segments[g];
-                    for (int e = 0; e < a.SegmentLength; e++, w += l)
-                    {
-                        c0 = TOps.MultiplyAdd(TOps.Load(w), q[e], c0);
-                    }
+                    TailStore<TOps, TV>(ref a, o, b + 2, c2);
                 }
 
-                TailStore<TOps, TV>(ref a, o, b, c0);
+                if (n > 3)
+                {
+                    TailStore<TOps, TV>(ref a, o, b + 3, c3);
+                }
             }
         }
     }
