@@ -93,6 +93,14 @@ internal sealed class IntegralImage : ImageResampler
                     }
                 }
 
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    for (; k + 4 <= n; k += 4)
+                    {
+                        (Vector128.Load(dstRow + k) + Vector128.Load(above + k)).Store(dstRow + k);
+                    }
+                }
+
                 for (; k < n; k++)
                 {
                     dstRow[k] = unchecked(dstRow[k] + above[k]);

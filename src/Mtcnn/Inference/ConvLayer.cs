@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Mtcnn.Inference;
 
@@ -200,45 +202,59 @@ internal sealed class ConvLayer
                 OutStride = OutputChannelStride,
                 Prelu = HasPrelu,
             };
-            // Whole blocks of eight positions block by block, then the few positions left over position by position with
-            // all output blocks at once: a lone position is one chain of dependent FMAs per block, and running up to
-            // four blocks' chains side by side keeps the FMA units busy where one chain would wait on its latency.
-            // Both paths add the taps in the same order, so a position's result does not depend on which one it took.
             int full = Level == SimdLevel.Scalar ? count : count - (count % PixelBlock);
-            for (int b = 0; b < Blocks; b++)
-            {
-                switch (Level)
-                {
-                    case SimdLevel.Vector512 when b + 1 < Blocks:
-                        Run512Pair(ref args, b, 0, full);
-                        b++;
-                        break;
-                    case SimdLevel.Vector512:
-                        Run512(ref args, b, 0, full);
-                        break;
-                    case SimdLevel.Vector256 when b + 1 < Blocks:
-                        Run256Pair(ref args, b, 0, full);
-                        b++;
-                        break;
-                    case SimdLevel.Vector256:
-                        Run256(ref args, b, 0, full);
-                        break;
-                    default:
-                        RunScalar(ref args, b, 0, count, Lanes);
-                        break;
-                }
-            }
-
             switch (Level)
             {
                 case SimdLevel.Vector512:
-                    Tail<Ops512, Vector512<float>>(ref args, full, count, Blocks);
+                    Direct<Ops512, Vector512<float>>(ref args, Blocks, full, count, pairs: true);
                     break;
                 case SimdLevel.Vector256:
-                    Tail<Ops256, Vector256<float>>(ref args, full, count, Blocks);
+                    Direct<Ops256, Vector256<float>>(ref args, Blocks, full, count, pairs: true);
+                    break;
+                case SimdLevel.Vector128:
+                    Direct<Ops128, Vector128<float>>(ref args, Blocks, full, count, PairsFit);
+                    break;
+                default:
+                    for (int b = 0; b < Blocks; b++)
+                    {
+                        RunScalar(ref args, b, 0, count, Lanes);
+                    }
+
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the 8 x 2 kernel's 19 live vectors fit the register file: 32 vector registers with AVX-512 (EVEX
+    /// encodings, which the JIT uses for 128-bit vectors too) and on ARM64; 16 on other x64, where the 128-bit path
+    /// runs 8 x 1 blocks instead.
+    /// </summary>
+    private static readonly bool PairsFit = Avx512F.IsSupported || AdvSimd.Arm64.IsSupported;
+
+    // Whole blocks of eight positions block by block (two blocks at a time with 'pairs'), then the few positions left
+    // over position by position with all output blocks at once: a lone position is one chain of dependent FMAs per
+    // block, and running up to four blocks' chains side by side keeps the FMA units busy where one chain would wait on
+    // its latency. Both paths add the taps in the same order, so a position's result does not depend on which one it
+    // took, nor on the vector width.
+    private static void Direct<TOps, TV>(ref KernelArgs args, int blocks, int full, int count, bool pairs)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
+    {
+        for (int b = 0; b < blocks; b++)
+        {
+            if (pairs && b + 1 < blocks)
+            {
+                RunPair<TOps, TV>(ref args, b, 0, full);
+                b++;
+            }
+            else
+            {
+                Run<TOps, TV>(ref args, b, 0, full);
+            }
+        }
+
+        Tail<TOps, TV>(ref args, full, count, blocks);
     }
 
     // Positions [start, end) one at a time, every output block, four blocks' accumulators at once.
@@ -320,20 +336,20 @@ internal sealed class ConvLayer
         public bool Prelu;
     }
 
-    // 512-bit path: 8 output positions x 16 output channels in 8 accumulators. Per input value: one weight vector
-    // load, 8 broadcasts, 8 FMAs, so the FMA units stay busy while loads stay under the load-port limit.
+    // Eight output positions x one block of output channels in 8 accumulators. Per input value: one weight vector
+    // load, 8 broadcasts, 8 FMAs. [start, end) must be whole blocks of eight positions.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Run512(ref KernelArgs a, int block, int start, int end)
+    private static unsafe void Run<TOps, TV>(ref KernelArgs a, int block, int start, int end)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
     {
-        const int L = 16;
-        float* wBlock = a.Weights + ((long)block * a.Taps * L);
-        var vb = Vector512.Load(a.Bias + (block * L));
-        var va = Vector512.Load(a.Alpha + (block * L));
+        int l = TOps.Width;
+        float* wBlock = a.Weights + ((long)block * a.Taps * l);
+        TV vb = TOps.Load(a.Bias + (block * l));
         int s = a.InStride;
-        int p = start;
-        for (; p + PixelBlock <= end; p += PixelBlock)
+        for (int p = start; p + PixelBlock <= end; p += PixelBlock)
         {
-            Vector512<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
+            TV c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
             float* w = wBlock;
             int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
@@ -348,72 +364,51 @@ internal sealed class ConvLayer
                 float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
-                    var wv = Vector512.Load(w);
-                    w += L;
-                    c0 = Vector512.FusedMultiplyAdd(Vector512.Create(q0[e]), wv, c0);
-                    c1 = Vector512.FusedMultiplyAdd(Vector512.Create(q1[e]), wv, c1);
-                    c2 = Vector512.FusedMultiplyAdd(Vector512.Create(q2[e]), wv, c2);
-                    c3 = Vector512.FusedMultiplyAdd(Vector512.Create(q3[e]), wv, c3);
-                    c4 = Vector512.FusedMultiplyAdd(Vector512.Create(q4[e]), wv, c4);
-                    c5 = Vector512.FusedMultiplyAdd(Vector512.Create(q5[e]), wv, c5);
-                    c6 = Vector512.FusedMultiplyAdd(Vector512.Create(q6[e]), wv, c6);
-                    c7 = Vector512.FusedMultiplyAdd(Vector512.Create(q7[e]), wv, c7);
+                    TV wv = TOps.Load(w);
+                    w += l;
+                    c0 = TOps.MultiplyAdd(wv, q0[e], c0);
+                    c1 = TOps.MultiplyAdd(wv, q1[e], c1);
+                    c2 = TOps.MultiplyAdd(wv, q2[e], c2);
+                    c3 = TOps.MultiplyAdd(wv, q3[e], c3);
+                    c4 = TOps.MultiplyAdd(wv, q4[e], c4);
+                    c5 = TOps.MultiplyAdd(wv, q5[e], c5);
+                    c6 = TOps.MultiplyAdd(wv, q6[e], c6);
+                    c7 = TOps.MultiplyAdd(wv, q7[e], c7);
                 }
             }
 
-            float* o = a.Output + (block * L);
+            float* o = a.Output + (block * l);
             long os = a.OutStride;
             if (a.Prelu)
             {
-                c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
-                c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
+                TV va = TOps.Load(a.Alpha + (block * l));
+                c0 = TOps.Prelu(c0, va); c1 = TOps.Prelu(c1, va); c2 = TOps.Prelu(c2, va); c3 = TOps.Prelu(c3, va);
+                c4 = TOps.Prelu(c4, va); c5 = TOps.Prelu(c5, va); c6 = TOps.Prelu(c6, va); c7 = TOps.Prelu(c7, va);
             }
 
-            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
-            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
-        }
-
-        for (; p < end; p++)
-        {
-            var c = vb;
-            float* w = wBlock;
-            float* basePix = a.Input + ((long)a.Positions[p] * s);
-            for (int g = 0; g < a.SegmentCount; g++)
-            {
-                float* q = basePix + a.Segments[g];
-                for (int e = 0; e < a.SegmentLength; e++)
-                {
-                    c = Vector512.FusedMultiplyAdd(Vector512.Create(q[e]), Vector512.Load(w), c);
-                    w += L;
-                }
-            }
-
-            if (a.Prelu)
-            {
-                c = Prelu(c, va);
-            }
-
-            c.Store(a.Output + ((long)a.Positions[p] * a.OutStride) + (block * L));
+            TOps.Store(o + (pp[0] * os), c0); TOps.Store(o + (pp[1] * os), c1); TOps.Store(o + (pp[2] * os), c2); TOps.Store(o + (pp[3] * os), c3);
+            TOps.Store(o + (pp[4] * os), c4); TOps.Store(o + (pp[5] * os), c5); TOps.Store(o + (pp[6] * os), c6); TOps.Store(o + (pp[7] * os), c7);
         }
     }
 
-    // Two output-channel blocks at once: 8 positions x 32 channels in 16 accumulators. Each broadcast input value
-    // feeds two FMAs, which halves the broadcast loads per FMA and gives enough independent accumulators to cover
-    // the FMA latency on cores with two 512-bit FMA pipes.
+    // Two output-channel blocks at once: 8 positions x 2 blocks in 16 accumulators. Each broadcast input value feeds
+    // two FMAs, which halves the broadcast loads per FMA and gives enough independent accumulators to cover the FMA
+    // latency on cores with two FMA pipes. Needs 19 vector registers: only where there are 32 (see PairsFit).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Run512Pair(ref KernelArgs a, int block, int start, int end)
+    private static unsafe void RunPair<TOps, TV>(ref KernelArgs a, int block, int start, int end)
+        where TOps : IVectorOps<TV>
+        where TV : unmanaged
     {
-        const int L = 16;
-        float* wBlock = a.Weights + ((long)block * a.Taps * L);
-        long next = (long)a.Taps * L;
-        var vb0 = Vector512.Load(a.Bias + (block * L));
-        var vb1 = Vector512.Load(a.Bias + ((block + 1) * L));
+        int l = TOps.Width;
+        float* wBlock = a.Weights + ((long)block * a.Taps * l);
+        long next = (long)a.Taps * l;
+        TV vb0 = TOps.Load(a.Bias + (block * l));
+        TV vb1 = TOps.Load(a.Bias + ((block + 1) * l));
         int s = a.InStride;
-        int p = start;
-        for (; p + PixelBlock <= end; p += PixelBlock)
+        for (int p = start; p + PixelBlock <= end; p += PixelBlock)
         {
-            Vector512<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
-            Vector512<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
+            TV c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
+            TV d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
             float* w = wBlock;
             int* pp = a.Positions + p;
             for (int g = 0; g < a.SegmentCount; g++)
@@ -428,230 +423,55 @@ internal sealed class ConvLayer
                 float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
                 for (int e = 0; e < a.SegmentLength; e++)
                 {
-                    var w0 = Vector512.Load(w);
-                    var w1 = Vector512.Load(w + next);
-                    w += L;
-                    var x = Vector512.Create(q0[e]);
-                    c0 = Vector512.FusedMultiplyAdd(x, w0, c0);
-                    d0 = Vector512.FusedMultiplyAdd(x, w1, d0);
-                    x = Vector512.Create(q1[e]);
-                    c1 = Vector512.FusedMultiplyAdd(x, w0, c1);
-                    d1 = Vector512.FusedMultiplyAdd(x, w1, d1);
-                    x = Vector512.Create(q2[e]);
-                    c2 = Vector512.FusedMultiplyAdd(x, w0, c2);
-                    d2 = Vector512.FusedMultiplyAdd(x, w1, d2);
-                    x = Vector512.Create(q3[e]);
-                    c3 = Vector512.FusedMultiplyAdd(x, w0, c3);
-                    d3 = Vector512.FusedMultiplyAdd(x, w1, d3);
-                    x = Vector512.Create(q4[e]);
-                    c4 = Vector512.FusedMultiplyAdd(x, w0, c4);
-                    d4 = Vector512.FusedMultiplyAdd(x, w1, d4);
-                    x = Vector512.Create(q5[e]);
-                    c5 = Vector512.FusedMultiplyAdd(x, w0, c5);
-                    d5 = Vector512.FusedMultiplyAdd(x, w1, d5);
-                    x = Vector512.Create(q6[e]);
-                    c6 = Vector512.FusedMultiplyAdd(x, w0, c6);
-                    d6 = Vector512.FusedMultiplyAdd(x, w1, d6);
-                    x = Vector512.Create(q7[e]);
-                    c7 = Vector512.FusedMultiplyAdd(x, w0, c7);
-                    d7 = Vector512.FusedMultiplyAdd(x, w1, d7);
+                    TV w0 = TOps.Load(w);
+                    TV w1 = TOps.Load(w + next);
+                    w += l;
+                    float x = q0[e];
+                    c0 = TOps.MultiplyAdd(w0, x, c0);
+                    d0 = TOps.MultiplyAdd(w1, x, d0);
+                    x = q1[e];
+                    c1 = TOps.MultiplyAdd(w0, x, c1);
+                    d1 = TOps.MultiplyAdd(w1, x, d1);
+                    x = q2[e];
+                    c2 = TOps.MultiplyAdd(w0, x, c2);
+                    d2 = TOps.MultiplyAdd(w1, x, d2);
+                    x = q3[e];
+                    c3 = TOps.MultiplyAdd(w0, x, c3);
+                    d3 = TOps.MultiplyAdd(w1, x, d3);
+                    x = q4[e];
+                    c4 = TOps.MultiplyAdd(w0, x, c4);
+                    d4 = TOps.MultiplyAdd(w1, x, d4);
+                    x = q5[e];
+                    c5 = TOps.MultiplyAdd(w0, x, c5);
+                    d5 = TOps.MultiplyAdd(w1, x, d5);
+                    x = q6[e];
+                    c6 = TOps.MultiplyAdd(w0, x, c6);
+                    d6 = TOps.MultiplyAdd(w1, x, d6);
+                    x = q7[e];
+                    c7 = TOps.MultiplyAdd(w0, x, c7);
+                    d7 = TOps.MultiplyAdd(w1, x, d7);
                 }
             }
 
             long os = a.OutStride;
-            float* o = a.Output + (block * L);
+            float* o = a.Output + (block * l);
             if (a.Prelu)
             {
-                var va0 = Vector512.Load(a.Alpha + (block * L));
-                var va1 = Vector512.Load(a.Alpha + ((block + 1) * L));
-                c0 = Prelu(c0, va0); c1 = Prelu(c1, va0); c2 = Prelu(c2, va0); c3 = Prelu(c3, va0);
-                c4 = Prelu(c4, va0); c5 = Prelu(c5, va0); c6 = Prelu(c6, va0); c7 = Prelu(c7, va0);
-                d0 = Prelu(d0, va1); d1 = Prelu(d1, va1); d2 = Prelu(d2, va1); d3 = Prelu(d3, va1);
-                d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
+                TV va0 = TOps.Load(a.Alpha + (block * l));
+                TV va1 = TOps.Load(a.Alpha + ((block + 1) * l));
+                c0 = TOps.Prelu(c0, va0); c1 = TOps.Prelu(c1, va0); c2 = TOps.Prelu(c2, va0); c3 = TOps.Prelu(c3, va0);
+                c4 = TOps.Prelu(c4, va0); c5 = TOps.Prelu(c5, va0); c6 = TOps.Prelu(c6, va0); c7 = TOps.Prelu(c7, va0);
+                d0 = TOps.Prelu(d0, va1); d1 = TOps.Prelu(d1, va1); d2 = TOps.Prelu(d2, va1); d3 = TOps.Prelu(d3, va1);
+                d4 = TOps.Prelu(d4, va1); d5 = TOps.Prelu(d5, va1); d6 = TOps.Prelu(d6, va1); d7 = TOps.Prelu(d7, va1);
             }
 
-            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
-            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
-            o += L;
-            d0.Store(o + (pp[0] * os)); d1.Store(o + (pp[1] * os)); d2.Store(o + (pp[2] * os)); d3.Store(o + (pp[3] * os));
-            d4.Store(o + (pp[4] * os)); d5.Store(o + (pp[5] * os)); d6.Store(o + (pp[6] * os)); d7.Store(o + (pp[7] * os));
-        }
-
-        if (p < end)
-        {
-            Run512(ref a, block, p, end);
-            Run512(ref a, block + 1, p, end);
+            TOps.Store(o + (pp[0] * os), c0); TOps.Store(o + (pp[1] * os), c1); TOps.Store(o + (pp[2] * os), c2); TOps.Store(o + (pp[3] * os), c3);
+            TOps.Store(o + (pp[4] * os), c4); TOps.Store(o + (pp[5] * os), c5); TOps.Store(o + (pp[6] * os), c6); TOps.Store(o + (pp[7] * os), c7);
+            o += l;
+            TOps.Store(o + (pp[0] * os), d0); TOps.Store(o + (pp[1] * os), d1); TOps.Store(o + (pp[2] * os), d2); TOps.Store(o + (pp[3] * os), d3);
+            TOps.Store(o + (pp[4] * os), d4); TOps.Store(o + (pp[5] * os), d5); TOps.Store(o + (pp[6] * os), d6); TOps.Store(o + (pp[7] * os), d7);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
-        Vector512.FusedMultiplyAdd(Vector512.MinNative(x, Vector512<float>.Zero), slope, Vector512.MaxNative(x, Vector512<float>.Zero));
-
-    // 256-bit path: the same shape as the 512-bit one with 8 lanes.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Run256(ref KernelArgs a, int block, int start, int end)
-    {
-        const int L = 8;
-        float* wBlock = a.Weights + ((long)block * a.Taps * L);
-        var vb = Vector256.Load(a.Bias + (block * L));
-        var va = Vector256.Load(a.Alpha + (block * L));
-        int s = a.InStride;
-        int p = start;
-        for (; p + PixelBlock <= end; p += PixelBlock)
-        {
-            Vector256<float> c0 = vb, c1 = vb, c2 = vb, c3 = vb, c4 = vb, c5 = vb, c6 = vb, c7 = vb;
-            float* w = wBlock;
-            int* pp = a.Positions + p;
-            for (int g = 0; g < a.SegmentCount; g++)
-            {
-                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
-                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
-                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
-                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
-                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
-                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
-                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
-                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
-                for (int e = 0; e < a.SegmentLength; e++)
-                {
-                    var wv = Vector256.Load(w);
-                    w += L;
-                    c0 = Vector256.FusedMultiplyAdd(Vector256.Create(q0[e]), wv, c0);
-                    c1 = Vector256.FusedMultiplyAdd(Vector256.Create(q1[e]), wv, c1);
-                    c2 = Vector256.FusedMultiplyAdd(Vector256.Create(q2[e]), wv, c2);
-                    c3 = Vector256.FusedMultiplyAdd(Vector256.Create(q3[e]), wv, c3);
-                    c4 = Vector256.FusedMultiplyAdd(Vector256.Create(q4[e]), wv, c4);
-                    c5 = Vector256.FusedMultiplyAdd(Vector256.Create(q5[e]), wv, c5);
-                    c6 = Vector256.FusedMultiplyAdd(Vector256.Create(q6[e]), wv, c6);
-                    c7 = Vector256.FusedMultiplyAdd(Vector256.Create(q7[e]), wv, c7);
-                }
-            }
-
-            float* o = a.Output + (block * L);
-            long os = a.OutStride;
-            if (a.Prelu)
-            {
-                c0 = Prelu(c0, va); c1 = Prelu(c1, va); c2 = Prelu(c2, va); c3 = Prelu(c3, va);
-                c4 = Prelu(c4, va); c5 = Prelu(c5, va); c6 = Prelu(c6, va); c7 = Prelu(c7, va);
-            }
-
-            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
-            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
-        }
-
-        for (; p < end; p++)
-        {
-            var c = vb;
-            float* w = wBlock;
-            float* basePix = a.Input + ((long)a.Positions[p] * s);
-            for (int g = 0; g < a.SegmentCount; g++)
-            {
-                float* q = basePix + a.Segments[g];
-                for (int e = 0; e < a.SegmentLength; e++)
-                {
-                    c = Vector256.FusedMultiplyAdd(Vector256.Create(q[e]), Vector256.Load(w), c);
-                    w += L;
-                }
-            }
-
-            if (a.Prelu)
-            {
-                c = Prelu(c, va);
-            }
-
-            c.Store(a.Output + ((long)a.Positions[p] * a.OutStride) + (block * L));
-        }
-    }
-
-    // Two output-channel blocks at once: the 256-bit twin of Run512Pair (8 positions x 16 channels).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Run256Pair(ref KernelArgs a, int block, int start, int end)
-    {
-        const int L = 8;
-        float* wBlock = a.Weights + ((long)block * a.Taps * L);
-        long next = (long)a.Taps * L;
-        var vb0 = Vector256.Load(a.Bias + (block * L));
-        var vb1 = Vector256.Load(a.Bias + ((block + 1) * L));
-        int s = a.InStride;
-        int p = start;
-        for (; p + PixelBlock <= end; p += PixelBlock)
-        {
-            Vector256<float> c0 = vb0, c1 = vb0, c2 = vb0, c3 = vb0, c4 = vb0, c5 = vb0, c6 = vb0, c7 = vb0;
-            Vector256<float> d0 = vb1, d1 = vb1, d2 = vb1, d3 = vb1, d4 = vb1, d5 = vb1, d6 = vb1, d7 = vb1;
-            float* w = wBlock;
-            int* pp = a.Positions + p;
-            for (int g = 0; g < a.SegmentCount; g++)
-            {
-                float* q0 = a.Input + ((long)pp[0] * s) + a.Segments[g];
-                float* q1 = a.Input + ((long)pp[1] * s) + a.Segments[g];
-                float* q2 = a.Input + ((long)pp[2] * s) + a.Segments[g];
-                float* q3 = a.Input + ((long)pp[3] * s) + a.Segments[g];
-                float* q4 = a.Input + ((long)pp[4] * s) + a.Segments[g];
-                float* q5 = a.Input + ((long)pp[5] * s) + a.Segments[g];
-                float* q6 = a.Input + ((long)pp[6] * s) + a.Segments[g];
-                float* q7 = a.Input + ((long)pp[7] * s) + a.Segments[g];
-                for (int e = 0; e < a.SegmentLength; e++)
-                {
-                    var w0 = Vector256.Load(w);
-                    var w1 = Vector256.Load(w + next);
-                    w += L;
-                    var x = Vector256.Create(q0[e]);
-                    c0 = Vector256.FusedMultiplyAdd(x, w0, c0);
-                    d0 = Vector256.FusedMultiplyAdd(x, w1, d0);
-                    x = Vector256.Create(q1[e]);
-                    c1 = Vector256.FusedMultiplyAdd(x, w0, c1);
-                    d1 = Vector256.FusedMultiplyAdd(x, w1, d1);
-                    x = Vector256.Create(q2[e]);
-                    c2 = Vector256.FusedMultiplyAdd(x, w0, c2);
-                    d2 = Vector256.FusedMultiplyAdd(x, w1, d2);
-                    x = Vector256.Create(q3[e]);
-                    c3 = Vector256.FusedMultiplyAdd(x, w0, c3);
-                    d3 = Vector256.FusedMultiplyAdd(x, w1, d3);
-                    x = Vector256.Create(q4[e]);
-                    c4 = Vector256.FusedMultiplyAdd(x, w0, c4);
-                    d4 = Vector256.FusedMultiplyAdd(x, w1, d4);
-                    x = Vector256.Create(q5[e]);
-                    c5 = Vector256.FusedMultiplyAdd(x, w0, c5);
-                    d5 = Vector256.FusedMultiplyAdd(x, w1, d5);
-                    x = Vector256.Create(q6[e]);
-                    c6 = Vector256.FusedMultiplyAdd(x, w0, c6);
-                    d6 = Vector256.FusedMultiplyAdd(x, w1, d6);
-                    x = Vector256.Create(q7[e]);
-                    c7 = Vector256.FusedMultiplyAdd(x, w0, c7);
-                    d7 = Vector256.FusedMultiplyAdd(x, w1, d7);
-                }
-            }
-
-            long os = a.OutStride;
-            float* o = a.Output + (block * L);
-            if (a.Prelu)
-            {
-                var va0 = Vector256.Load(a.Alpha + (block * L));
-                var va1 = Vector256.Load(a.Alpha + ((block + 1) * L));
-                c0 = Prelu(c0, va0); c1 = Prelu(c1, va0); c2 = Prelu(c2, va0); c3 = Prelu(c3, va0);
-                c4 = Prelu(c4, va0); c5 = Prelu(c5, va0); c6 = Prelu(c6, va0); c7 = Prelu(c7, va0);
-                d0 = Prelu(d0, va1); d1 = Prelu(d1, va1); d2 = Prelu(d2, va1); d3 = Prelu(d3, va1);
-                d4 = Prelu(d4, va1); d5 = Prelu(d5, va1); d6 = Prelu(d6, va1); d7 = Prelu(d7, va1);
-            }
-
-            c0.Store(o + (pp[0] * os)); c1.Store(o + (pp[1] * os)); c2.Store(o + (pp[2] * os)); c3.Store(o + (pp[3] * os));
-            c4.Store(o + (pp[4] * os)); c5.Store(o + (pp[5] * os)); c6.Store(o + (pp[6] * os)); c7.Store(o + (pp[7] * os));
-            o += L;
-            d0.Store(o + (pp[0] * os)); d1.Store(o + (pp[1] * os)); d2.Store(o + (pp[2] * os)); d3.Store(o + (pp[3] * os));
-            d4.Store(o + (pp[4] * os)); d5.Store(o + (pp[5] * os)); d6.Store(o + (pp[6] * os)); d7.Store(o + (pp[7] * os));
-        }
-
-        if (p < end)
-        {
-            Run256(ref a, block, p, end);
-            Run256(ref a, block + 1, p, end);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
-        Vector256.FusedMultiplyAdd(Vector256.MinNative(x, Vector256<float>.Zero), slope, Vector256.MaxNative(x, Vector256<float>.Zero));
 
     // Scalar path: plain loops over the same packed layout; the reference the vector kernels are tested against.
     private static unsafe void RunScalar(ref KernelArgs a, int block, int start, int end, int lanes)

@@ -37,6 +37,9 @@ internal static class MaxPool
             case SimdLevel.Vector256:
                 Pool<Ops256, Vector256<float>>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
                 break;
+            case SimdLevel.Vector128:
+                Pool<Ops128, Vector128<float>>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
+                break;
             default:
                 Pool<OpsScalar, float>(input, height, width, rowPixels, channelStride, kernel, stride, ceilMode, output);
                 break;

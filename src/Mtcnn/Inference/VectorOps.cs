@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Mtcnn.Inference;
 
 /// <summary>
-/// The few vector operations the data-movement kernels (Winograd transforms) need, over one vector type. Kernels are
-/// written once as generic methods over a struct implementing this; the JIT specialises and inlines each width.
+/// The few vector operations the kernels (convolution, Winograd transforms, pooling) need, over one vector type.
+/// Kernels are written once as generic methods over a struct implementing this; the JIT specialises and inlines each
+/// width.
 /// </summary>
 internal unsafe interface IVectorOps<TVector>
     where TVector : struct
@@ -85,6 +86,34 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
+}
+
+/// <summary>128-bit vectors (4 floats): SSE/AVX on x64 (FMA3 for the fused multiply-add), AdvSimd on ARM64 (FMLA).</summary>
+internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
+{
+    public static int Width => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* p) => Vector128.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector128<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, float s, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, Vector128.Create(s), c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Prelu(Vector128<float> x, Vector128<float> slope) =>
+        Vector128.FusedMultiplyAdd(Vector128.MinNative(x, Vector128<float>.Zero), slope, Vector128.MaxNative(x, Vector128<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
 }
 
 /// <summary>Plain floats: the scalar reference path.</summary>

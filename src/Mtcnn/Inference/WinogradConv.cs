@@ -267,6 +267,9 @@ internal sealed class WinogradConv
             case SimdLevel.Vector256:
                 Transforms<Ops256, Vector256<float>>.Run(ref geo, first, count, output);
                 break;
+            case SimdLevel.Vector128:
+                Transforms<Ops128, Vector128<float>>.Run(ref geo, first, count, output);
+                break;
             default:
                 Transforms<OpsScalar, float>.Run(ref geo, first, count, output);
                 break;

@@ -184,7 +184,7 @@ public sealed class DetectorBehaviourTests
     {
         var opts = new DetectorOptions { CollectStageCandidates = true };
         var scalar = new FaceDetector(opts, null, SimdLevel.Scalar).Detect(Hopper.Value);
-        foreach (var level in new[] { SimdLevel.Vector256, SimdLevel.Vector512 }.Where(Simd.IsSupported))
+        foreach (var level in new[] { SimdLevel.Vector128, SimdLevel.Vector256, SimdLevel.Vector512 }.Where(Simd.IsSupported))
         {
             var v = new FaceDetector(opts, null, level).Detect(Hopper.Value);
             SameFaces(scalar.Faces, v.Faces, 1e-3f);
