@@ -87,6 +87,34 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.MaxNative(a, b);
 }
 
+/// <summary>128-bit vectors (4 floats).</summary>
+internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
+{
+    public static int Width => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* p) => Vector128.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* p, Vector128<float> v) => v.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, float s, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, Vector128.Create(s), c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Prelu(Vector128<float> x, Vector128<float> slope) =>
+        Vector128.FusedMultiplyAdd(Vector128.MinNative(x, Vector128<float>.Zero), slope, Vector128.MaxNative(x, Vector128<float>.Zero));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.MaxNative(a, b);
+}
+
 /// <summary>Plain floats: the scalar reference path.</summary>
 internal readonly unsafe struct OpsScalar : IVectorOps<float>
 {
