@@ -165,6 +165,7 @@ internal readonly unsafe struct PNet512 : IPNetVectors<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint AtLeast(Vector512<float> a, Vector512<float> b) => (uint)Vector512.GreaterThanOrEqual(a, b).ExtractMostSignificantBits();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SplitPixels(float* src, float* dst, int stride)
     {
         var v0 = Vector512.Load(src);
@@ -250,6 +251,7 @@ internal readonly unsafe struct PNet512 : IPNetVectors<Vector512<float>>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SumLanes(Vector512<float>* dots)
     {
         // Pairwise sums of neighbouring lanes, four times, leave vector k's sum in lane k.
@@ -343,6 +345,7 @@ internal readonly unsafe struct PNet256 : IPNetVectors<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint AtLeast(Vector256<float> a, Vector256<float> b) => Vector256.GreaterThanOrEqual(a, b).ExtractMostSignificantBits();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SplitPixels(float* src, float* dst, int stride)
     {
         if (!Avx2.IsSupported)
@@ -421,6 +424,7 @@ internal readonly unsafe struct PNet256 : IPNetVectors<Vector256<float>>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SumLanes(Vector256<float>* dots)
     {
         if (!Avx.IsSupported)
@@ -528,6 +532,7 @@ internal readonly unsafe struct PNet128 : IPNetVectors<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint AtLeast(Vector128<float> a, Vector128<float> b) => Vector128.GreaterThanOrEqual(a, b).ExtractMostSignificantBits();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SplitPixels(float* src, float* dst, int stride)
     {
         // Two 4-pixel chunks, each [even, even, odd, odd] per channel, then their halves paired up.
@@ -572,6 +577,7 @@ internal readonly unsafe struct PNet128 : IPNetVectors<Vector128<float>>
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SumLanes(Vector128<float>* dots) =>
         dots[0] = PairwiseAdd(PairwiseAdd(dots[0], dots[1]), PairwiseAdd(dots[2], dots[3]));
 
