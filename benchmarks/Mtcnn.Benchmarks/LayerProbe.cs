@@ -58,6 +58,28 @@ internal static class LayerProbe
                 MaxPool.Forward(c1[l], lv.Height - 2, lv.Width - 2, lv.Width, p.Conv1.OutputChannelStride, 2, 2, true, pooled[l], Simd.Best);
             }
         });
+        if (PNetFirstLayer.Fits(p.Conv1))
+        {
+            // What the network runs instead of the two lines above at this level: conv1, PReLU and pooling fused, its
+            // output channels five at a time (20 accumulators) and two at a time (8); the network picks one by the
+            // instruction set's register count.
+            var w = MtcnnWeights.Default;
+            var planes = new float[PNetFirstLayer.ScratchSize(maxW)];
+            foreach (bool five in new[] { true, false })
+            {
+                var fused = new PNetFirstLayer(w.Get("pnet.conv1.weight").Data, w.Get("pnet.conv1.bias").Data, w.Get("pnet.prelu1.weight").Data, Simd.Best, five);
+                ProbeTimer.Time(five ? "conv1 + pool fused, 5 ch" : "conv1 + pool fused, 2 ch", () =>
+                {
+                    for (int l = 0; l < levels.Count; l++)
+                    {
+                        var lv = levels[l];
+                        fused.Forward(inputs[l], lv.Height, lv.Width, MaxPool.OutputSize(lv.Height - 2, 2, 2, true), MaxPool.OutputSize(lv.Width - 2, 2, 2, true),
+                            planes, pooled[l]);
+                    }
+                });
+            }
+        }
+
         // conv2, conv3 and the heads run on the pooled grid: 'shrink' is how many rows and columns the layers so far
         // have taken off it (2 after conv2, 4 after conv3), the run covers the rest.
         var grids = levels.Select(lv => (H: MaxPool.OutputSize(lv.Height - 2, 2, 2, true), W: MaxPool.OutputSize(lv.Width - 2, 2, 2, true))).ToArray();

@@ -143,11 +143,11 @@ internal sealed class PNet
             var w1 = weights.Get("pnet.conv1.weight").Data;
             var b1 = weights.Get("pnet.conv1.bias").Data;
             var a1 = weights.Get("pnet.prelu1.weight").Data;
-            firstLayer = new PNetFirstLayer(w1, b1, a1);
+            firstLayer = new PNetFirstLayer(w1, b1, a1, level);
         }
     }
 
-    // conv1 + PReLU + pooling with lanes over pooled columns (AVX-512), or null for conv1 and MaxPool.
+    // conv1 + PReLU + pooling with lanes over pooled columns (vector levels), or null for conv1 and MaxPool.
     private readonly PNetFirstLayer? firstLayer;
 
     // Screening of the class logit: windows whose screened logit is this far below the bound still get the heads, so
@@ -269,30 +269,45 @@ internal sealed class PNet
     }
 
     // Positions of the first 'rows' rows (w valid columns, rows 'row' pixels apart) of conv3's map whose screened class
-    // logit reaches 'bound'; all of them without AVX-512 or without a bound.
-    private unsafe int Screen(ReadOnlySpan<float> map, int rows, int w, int row, float bound, Span<int> passing)
+    // logit reaches 'bound'; all of them for the scalar level or without a bound.
+    private int Screen(ReadOnlySpan<float> map, int rows, int w, int row, float bound, Span<int> passing)
     {
-        int n = 0;
-        int cs = Conv3.OutputChannelStride;
-        if (Level != SimdLevel.Vector512 || !Avx512F.IsSupported || float.IsNegativeInfinity(bound) || cs % 16 != 0)
+        if (!float.IsNegativeInfinity(bound))
         {
-            for (int i = 0; i < rows; i++)
+            switch (Level)
             {
-                for (int j = 0; j < w; j++)
-                {
-                    passing[n++] = (i * row) + j;
-                }
+                case SimdLevel.Vector512 when Avx512F.IsSupported:
+                    return Screen<PNet512, Vector512<float>>(map, rows, w, row, bound, passing);
+                case SimdLevel.Vector256 when Vector256.IsHardwareAccelerated:
+                    return Screen<PNet256, Vector256<float>>(map, rows, w, row, bound, passing);
+                case SimdLevel.Vector128 when Vector128.IsHardwareAccelerated:
+                    return Screen<PNet128, Vector128<float>>(map, rows, w, row, bound, passing);
             }
-
-            return n;
         }
 
-        int vectors = cs / 16;
-        var evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        var odds = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        var vbias = Vector512.Create(logitBias);
-        var vbound = Vector512.Create(bound);
-        var dots = stackalloc Vector512<float>[16];
+        int n = 0;
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < w; j++)
+            {
+                passing[n++] = (i * row) + j;
+            }
+        }
+
+        return n;
+    }
+
+    // The screen over one vector width: a vector of partial products per window, a block of as many windows as lanes,
+    // then the lanes of each window's vector summed into one lane per window and compared with the bound.
+    private unsafe int Screen<TOps, TV>(ReadOnlySpan<float> map, int rows, int w, int row, float bound, Span<int> passing)
+        where TOps : IPNetVectors<TV>
+        where TV : unmanaged
+    {
+        int n = 0, lanes = TOps.Width;
+        int cs = Conv3.OutputChannelStride, vectors = cs / lanes;
+        var vbias = TOps.Create(logitBias);
+        var vbound = TOps.Create(bound);
+        var dots = stackalloc TV[16];
         fixed (float* pm = map)
         fixed (float* pw = logitWeights)
         fixed (int* pp = passing)
@@ -300,34 +315,25 @@ internal sealed class PNet
             for (int i = 0; i < rows; i++)
             {
                 int rowStart = i * row;
-                for (int j = 0; j < w; j += 16)
+                for (int j = 0; j < w; j += lanes)
                 {
                     // One vector of partial products per window (the last block repeats the row's last window) ...
-                    for (int k = 0; k < 16; k++)
+                    for (int k = 0; k < lanes; k++)
                     {
                         float* x = pm + ((long)(rowStart + Math.Min(j + k, w - 1)) * cs);
-                        var acc = Vector512.Load(x) * Vector512.Load(pw);
+                        var acc = TOps.Multiply(TOps.Load(x), TOps.Load(pw));
                         for (int v = 1; v < vectors; v++)
                         {
-                            acc = Vector512.FusedMultiplyAdd(Vector512.Load(x + (16 * v)), Vector512.Load(pw + (16 * v)), acc);
+                            acc = TOps.FusedMultiplyAdd(TOps.Load(x + (lanes * v)), TOps.Load(pw + (lanes * v)), acc);
                         }
 
                         dots[k] = acc;
                     }
 
-                    // ... then pairwise sums of neighbouring lanes, four times, leave window k's sum in lane k.
-                    for (int width = 16; width > 1; width /= 2)
-                    {
-                        for (int k = 0; k < width / 2; k++)
-                        {
-                            var lo = dots[2 * k];
-                            var hi = dots[(2 * k) + 1];
-                            dots[k] = Avx512F.PermuteVar16x32x2(lo, evens, hi) + Avx512F.PermuteVar16x32x2(lo, odds, hi);
-                        }
-                    }
-
-                    uint bits = (uint)Vector512.GreaterThanOrEqual(dots[0] + vbias, vbound).ExtractMostSignificantBits();
-                    if (w - j < 16)
+                    // ... then window k's sum in lane k.
+                    TOps.SumLanes(dots);
+                    uint bits = TOps.AtLeast(TOps.Add(dots[0], vbias), vbound);
+                    if (w - j < lanes)
                     {
                         bits &= (1u << (w - j)) - 1;
                     }

@@ -28,6 +28,7 @@ internal static class Simd
     public static int LanesOf(SimdLevel level) => level switch
     {
         SimdLevel.Vector512 => 16,
+        SimdLevel.Vector256 => 8,
         SimdLevel.Vector128 => 4,
         _ => 8,
     };
