@@ -82,7 +82,9 @@ internal sealed class DetectorArguments
     }
 
     /// <summary>Reads the weights named by <c>--weights</c>, or null for the embedded ones.</summary>
-    public MtcnnWeights? LoadWeights(ParseResult pr) => WeightsFile.Load(pr.GetValue(Weights), "--weights");
+    /// <param name="pr">The parse result.</param>
+    /// <param name="console">Where a warning about a weight file that cannot be verified goes.</param>
+    public MtcnnWeights? LoadWeights(ParseResult pr, CliConsole console) => WeightsFile.Load(pr.GetValue(Weights), "--weights", console);
 
     private static bool Given<T>(ParseResult pr, Option<T> option) => pr.GetResult(option) is { Implicit: false };
 }

@@ -265,7 +265,7 @@ internal static class WeightsCommand
         else
         {
             name = WeightsFile.Resolve(path, "FILE");
-            (weights, bytes) = WeightsFile.Read(name, "FILE");
+            (weights, bytes) = WeightsFile.Read(name, "FILE", console);
         }
 
         string text = format == "json" ? Json(name, weights, bytes) : Text(name, weights, bytes);
@@ -282,6 +282,7 @@ internal static class WeightsCommand
         sb.Append(inv, $"size: {bytes.Length} bytes\n");
         sb.Append(inv, $"sha256: {Sha256(bytes)}\n");
         sb.Append(inv, $"variant: {MtcnnWeights.VariantName(weights.Variant)}\n");
+        sb.Append(inv, $"integrity: {IntegrityName(weights)}{(weights.Integrity == WeightIntegrity.Unverified ? " (" + MtcnnWeights.UnverifiedNote + ")" : "")}\n");
         sb.Append("metadata:\n");
         foreach (var kv in weights.Metadata)
         {
@@ -307,6 +308,12 @@ internal static class WeightsCommand
         sb.Append(inv, $"  \"size\": {bytes.Length},\n");
         sb.Append(inv, $"  \"sha256\": \"{Sha256(bytes)}\",\n");
         sb.Append("  \"variant\": ").Append(JsonResultWriter.Quote(MtcnnWeights.VariantName(weights.Variant))).Append(",\n");
+        sb.Append("  \"integrity\": ").Append(JsonResultWriter.Quote(IntegrityName(weights))).Append(",\n");
+        if (weights.Integrity == WeightIntegrity.Unverified)
+        {
+            sb.Append("  \"integrity_note\": ").Append(JsonResultWriter.Quote(MtcnnWeights.UnverifiedNote)).Append(",\n");
+        }
+
         sb.Append("  \"metadata\": {");
         bool first = true;
         foreach (var kv in weights.Metadata)
@@ -330,6 +337,14 @@ internal static class WeightsCommand
         sb.Append("}\n");
         return sb.ToString();
     }
+
+    /// <summary><c>verified</c> (every tensor matched its recorded sha256) or <c>unverified</c> (no hashes recorded).</summary>
+    private static string IntegrityName(MtcnnWeights weights) => weights.Integrity switch
+    {
+        WeightIntegrity.Verified => "verified",
+        WeightIntegrity.Unverified => "unverified",
+        _ => "not from a file",
+    };
 
     private static string Shape(WeightTensor t) => "[" + string.Join(", ", t.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 

@@ -34,9 +34,13 @@ internal static class WeightsFile
     /// <summary>Reads and parses a weight file.</summary>
     /// <param name="file">The file (see <see cref="Resolve"/>).</param>
     /// <param name="optionName">The option or argument name for messages.</param>
+    /// <param name="console">Where a warning about a file that cannot be verified goes (stderr); null: no warning.</param>
     /// <returns>The weights and the file's bytes.</returns>
-    /// <exception cref="CliFailureException">The file cannot be read or is not a valid mtcnn-weights file.</exception>
-    public static (MtcnnWeights Weights, byte[] Bytes) Read(string file, string optionName)
+    /// <exception cref="CliFailureException">
+    /// The file cannot be read, is not a valid mtcnn-weights file, is damaged (a tensor does not match its recorded
+    /// sha256) or holds non-finite values.
+    /// </exception>
+    public static (MtcnnWeights Weights, byte[] Bytes) Read(string file, string optionName, CliConsole? console)
     {
         byte[] bytes;
         try
@@ -48,17 +52,28 @@ internal static class WeightsFile
             throw new CliFailureException($"{optionName}: cannot read '{file}': {e.Message}", e);
         }
 
+        MtcnnWeights weights;
         try
         {
-            return (MtcnnWeights.Read(bytes), bytes);
+            weights = MtcnnWeights.Read(bytes);
         }
         catch (MtcnnFormatException e)
         {
             throw new CliFailureException($"{optionName}: '{file}' is not a valid weight file: {e.Message}", e);
         }
+
+        if (weights.Integrity == WeightIntegrity.Unverified)
+        {
+            console?.WriteErrorLine($"{CliApp.Name}: warning: {optionName}: '{file}' cannot be verified: {MtcnnWeights.UnverifiedNote}.");
+        }
+
+        return (weights, bytes);
     }
 
-    /// <summary>Resolves and reads <c>--weights</c>; null when the option was not given (the embedded weights).</summary>
-    public static MtcnnWeights? Load(string? path, string optionName) =>
-        path is null ? null : Read(Resolve(path, optionName), optionName).Weights;
+    /// <summary>
+    /// Resolves and reads <c>--weights</c>; null when the option was not given (the embedded weights, verified when
+    /// first used). A file without tensor hashes loads with a warning on <paramref name="console"/>'s stderr.
+    /// </summary>
+    public static MtcnnWeights? Load(string? path, string optionName, CliConsole console) =>
+        path is null ? null : Read(Resolve(path, optionName), optionName, console).Weights;
 }

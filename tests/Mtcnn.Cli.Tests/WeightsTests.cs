@@ -66,6 +66,58 @@ public sealed class WeightsTests
     }
 
     [Fact]
+    public void A_file_without_tensor_hashes_loads_with_a_warning_in_detect_and_info()
+    {
+        using var temp = CliHarness.TempFolder();
+        string file = temp.File("legacy.safetensors");
+        File.WriteAllBytes(file, WeightFiles.WithoutTensorHashes(MtcnnWeights.Default.ToBytes()));
+
+        var detect = CliHarness.RunInProcess(["detect", CliHarness.Sample, "-f", "jsonl", "--weights", file]);
+        var embedded = CliHarness.RunInProcess(["detect", CliHarness.Sample, "-f", "jsonl"]);
+        Assert.Equal(0, detect.ExitCode);
+        Assert.Equal(embedded.StdOut, detect.StdOut);
+        Assert.Contains($"mtcnn: warning: --weights: '{file}' cannot be verified: the file records no tensor hashes", detect.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", embedded.StdErr, StringComparison.Ordinal);
+
+        var info = CliHarness.RunInProcess(["weights", "info", file]);
+        Assert.Equal(0, info.ExitCode);
+        Assert.Contains("integrity: unverified (the file records no tensor hashes", info.StdOut, StringComparison.Ordinal);
+        Assert.Contains("cannot be verified", info.StdErr, StringComparison.Ordinal);
+
+        var json = CliHarness.RunInProcess(["weights", "info", file, "--format", "json"]);
+        using var doc = JsonDocument.Parse(json.StdOut);
+        Assert.Equal("unverified", doc.RootElement.GetProperty("integrity").GetString());
+        Assert.StartsWith("the file records no tensor hashes", doc.RootElement.GetProperty("integrity_note").GetString(), StringComparison.Ordinal);
+
+        var verified = CliHarness.RunInProcess(["weights", "info"]);
+        Assert.Contains("integrity: verified\n", verified.StdOut, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, verified.StdErr);
+    }
+
+    [Fact]
+    public void Damaged_and_non_finite_weight_files_fail_naming_the_file_and_the_tensor()
+    {
+        using var temp = CliHarness.TempFolder();
+        string nan = temp.File("nan.safetensors");
+        File.WriteAllBytes(nan, WeightFiles.DefaultWith("onet.conv1.bias", 0, float.NaN));
+        string damaged = temp.File("damaged.safetensors");
+        byte[] bytes = MtcnnWeights.Default.ToBytes();
+        bytes[^1] ^= 0x40; // the last value of the last tensor in name order
+        File.WriteAllBytes(damaged, bytes);
+
+        var a = CliHarness.RunInProcess(["detect", CliHarness.Sample, "--weights", nan]);
+        Assert.Equal(1, a.ExitCode);
+        Assert.Contains($"'{nan}' is not a valid weight file: Tensor 'onet.conv1.bias' holds a non-finite value (NaN) at index 0", a.StdErr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, a.StdOut);
+
+        var b = CliHarness.RunInProcess(["weights", "info", damaged]);
+        Assert.Equal(1, b.ExitCode);
+        string last = MtcnnWeights.Default.Tensors.Keys.Last();
+        Assert.Contains($"'{damaged}' is not a valid weight file: Tensor '{last}' does not match its recorded sha256", b.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", b.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Convert_reports_a_tarball_without_the_models()
     {
         using var temp = CliHarness.TempFolder();

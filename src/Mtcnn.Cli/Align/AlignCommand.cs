@@ -99,7 +99,7 @@ internal static class AlignCommand
             }
 
             var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), pr.GetValue(largest), pr.GetValue(output)!, pr.GetValue(quiet), options, alignOptions);
-            return Execute(settings, detector.LoadWeights(pr), console);
+            return Execute(settings, detector.LoadWeights(pr, console), console);
         });
         return command;
     }

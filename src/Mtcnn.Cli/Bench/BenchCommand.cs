@@ -81,7 +81,7 @@ internal static class BenchCommand
             Detect.DetectCommand.ValidateOptions(new DetectorOptions { MinFaceSize = m });
         }
 
-        var weights = WeightsFile.Load(s.WeightsPath, "--weights");
+        var weights = WeightsFile.Load(s.WeightsPath, "--weights", console);
         var (source, name) = LoadSource(s.ImagePath);
         var rows = new List<SingleImageRow>();
         var batchRows = new List<BatchRow>();

@@ -104,7 +104,7 @@ internal static class DetectCommand
 
     private static int Execute(DetectSettings s, CliConsole console)
     {
-        var weights = WeightsFile.Load(s.WeightsPath, "--weights");
+        var weights = WeightsFile.Load(s.WeightsPath, "--weights", console);
         var items = InputResolver.Resolve(s.Inputs, s.Recursive, console.In, w => console.WriteErrorLine($"{CliApp.Name}: {w}"));
         if (items.Count == 0)
         {

@@ -129,7 +129,7 @@ internal static class EvalCommand
             return score();
         }
 
-        var weights = setup.Detector.LoadWeights(setup.Parse);
+        var weights = setup.Detector.LoadWeights(setup.Parse, setup.Console);
         inputs["weights"] = setup.Parse.GetValue(setup.Detector.Weights);
         SaveOptions(setup.Folder, setup.CommandName, setup.Options, inputs);
         ProgressReporter? reporter = null;

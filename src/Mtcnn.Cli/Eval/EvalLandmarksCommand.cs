@@ -95,7 +95,7 @@ internal static class EvalLandmarksCommand
 
             EvalCommand.RequireInput(imagesDir, "--images");
             bool quietRun = pr.GetValue(quiet);
-            var weights = detector.LoadWeights(pr);
+            var weights = detector.LoadWeights(pr, console);
             var parsed = FacePointList.Read(listFile);
             string folder = EvalCommand.OutputFolder(pr.GetValue(output), "landmarks");
             var settings = new LandmarkEvaluationOptions { Detector = options, IouThreshold = iouThreshold, FailureThreshold = failureThreshold, Lines = range };

@@ -153,7 +153,7 @@ internal static class PrepareDataCommand
 
         if (weightsPath is not null)
         {
-            options = options with { Weights = WeightsFile.Load(weightsPath, "--weights") };
+            options = options with { Weights = WeightsFile.Load(weightsPath, "--weights", console) };
             if (options.Weights!.Variant != ModelVariant.Original)
             {
                 throw new CliFailureException($"--weights: '{weightsPath}' holds {MtcnnWeights.VariantName(options.Weights.Variant)} weights; hard-example mining needs the original variant (its crops use the original cascade's area averaging).");

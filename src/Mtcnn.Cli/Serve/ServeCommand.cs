@@ -66,7 +66,7 @@ internal static class ServeCommand
                 MaxQueuedRequests = pr.GetValue(queue),
             };
             Validate(options);
-            options = options with { Weights = WeightsFile.Load(pr.GetValue(weights), "--weights") };
+            options = options with { Weights = WeightsFile.Load(pr.GetValue(weights), "--weights", console) };
             return Run(options, pr.GetValue(quiet), console);
         });
         return command;

@@ -118,7 +118,7 @@ internal static class VideoCommand
     private static int Execute(VideoSettings s, CliConsole console)
     {
         var (pipelineOptions, detectorOptions) = Validate(s);
-        var weights = WeightsFile.Load(s.WeightsPath, "--weights");
+        var weights = WeightsFile.Load(s.WeightsPath, "--weights", console);
         var detector = new FaceDetector(detectorOptions, weights);
         var pipeline = new VideoPipeline(detector, pipelineOptions);
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Reflection;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -32,6 +33,22 @@ public sealed record WeightTensor(string Name, IReadOnlyList<int> Shape, float[]
     public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
 }
 
+/// <summary>What is known about the integrity of a weight set's values.</summary>
+public enum WeightIntegrity
+{
+    /// <summary>Built in memory (not read from a file); nothing to verify.</summary>
+    NotFromFile,
+
+    /// <summary>Read from a file whose recorded sha256 of every tensor matched the tensor's bytes.</summary>
+    Verified,
+
+    /// <summary>
+    /// Read from a file written before tensor hashes were recorded: its values are finite and well-formed but damage to
+    /// them cannot be detected (<see cref="MtcnnWeights.UnverifiedNote"/>).
+    /// </summary>
+    Unverified,
+}
+
 /// <summary>
 /// The three MTCNN networks' weights in the project's file format: a safetensors file (8-byte little-endian header
 /// length, a JSON header, then raw little-endian float32 data) whose <c>__metadata__</c> holds
@@ -48,6 +65,18 @@ public sealed class MtcnnWeights
     /// <summary>The format version this library writes and reads.</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>
+    /// Metadata key holding the sha256 of every tensor's little-endian float32 bytes, as <c>name=hex</c> pairs separated by
+    /// spaces in ordinal name order. Always written by <see cref="Write"/> from the tensors it writes and checked by
+    /// <see cref="Read(ReadOnlySpan{byte}, string?)"/>; never part of <see cref="Metadata"/>.
+    /// </summary>
+    public const string TensorHashKey = "tensor_sha256";
+
+    /// <summary>The note given for a file without <see cref="TensorHashKey"/> (<see cref="WeightIntegrity.Unverified"/>).</summary>
+    public const string UnverifiedNote =
+        "the file records no tensor hashes (written before they were added), so damage to its values cannot be detected; "
+        + "re-write it with this version (e.g. read and write it again) to add them";
+
     private const string DefaultResourceName = "Mtcnn.Resources.mtcnn-original.safetensors";
     private static readonly Lazy<MtcnnWeights> LazyDefault = new(LoadDefault, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -56,6 +85,11 @@ public sealed class MtcnnWeights
     /// <param name="tensors">The tensors; names must be unique.</param>
     /// <param name="metadata">Extra metadata (e.g. <c>source</c>); the format keys are added on write.</param>
     public MtcnnWeights(ModelVariant variant, IEnumerable<WeightTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+        : this(variant, tensors, metadata, WeightIntegrity.NotFromFile)
+    {
+    }
+
+    private MtcnnWeights(ModelVariant variant, IEnumerable<WeightTensor> tensors, IReadOnlyDictionary<string, string>? metadata, WeightIntegrity integrity)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         Variant = variant;
@@ -83,10 +117,12 @@ public sealed class MtcnnWeights
             }
         }
 
+        meta.Remove(TensorHashKey);
         meta["format"] = FormatName;
         meta["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture);
         meta["variant"] = VariantName(variant);
         Metadata = new ReadOnlyDictionary<string, string>(meta);
+        Integrity = integrity;
     }
 
     /// <summary>The original Zhang et al. weights embedded in this assembly (converted from the TFLite release).</summary>
@@ -98,8 +134,14 @@ public sealed class MtcnnWeights
     /// <summary>Tensors by name, in ordinal name order.</summary>
     public IReadOnlyDictionary<string, WeightTensor> Tensors { get; }
 
-    /// <summary>Metadata written into the file header.</summary>
+    /// <summary>Metadata written into the file header (besides <see cref="TensorHashKey"/>, which is computed on write).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>
+    /// Whether the values were verified against the hashes recorded in the file they were read from. The embedded
+    /// default weights are <see cref="WeightIntegrity.Verified"/> (checked once per process, on first use).
+    /// </summary>
+    public WeightIntegrity Integrity { get; }
 
     /// <summary>The tensor called <paramref name="name"/>.</summary>
     /// <exception cref="MtcnnFormatException">No such tensor.</exception>
@@ -114,9 +156,30 @@ public sealed class MtcnnWeights
         _ => throw new ArgumentOutOfRangeException(nameof(variant), variant, "Unknown variant."),
     };
 
-    /// <summary>Reads a weight file from bytes.</summary>
-    /// <exception cref="MtcnnFormatException">The bytes are not a valid mtcnn-weights safetensors file.</exception>
-    public static MtcnnWeights Read(ReadOnlySpan<byte> bytes)
+    /// <summary>
+    /// Reads a weight file from bytes. Every tensor must hold finite values only; when the file records tensor hashes
+    /// (<see cref="TensorHashKey"/>) every tensor's bytes must match its hash (<see cref="WeightIntegrity.Verified"/>),
+    /// otherwise the weights load as <see cref="WeightIntegrity.Unverified"/>.
+    /// </summary>
+    /// <param name="bytes">The file's content.</param>
+    /// <param name="sourceName">The file's name for messages (e.g. its path); null: messages name no file.</param>
+    /// <exception cref="MtcnnFormatException">
+    /// The bytes are not a valid mtcnn-weights safetensors file, a tensor does not match its recorded hash, or a tensor
+    /// holds NaN or an infinity; the message names the file (when given) and the tensor.
+    /// </exception>
+    public static MtcnnWeights Read(ReadOnlySpan<byte> bytes, string? sourceName = null)
+    {
+        try
+        {
+            return ReadCore(bytes);
+        }
+        catch (MtcnnFormatException e) when (sourceName is not null)
+        {
+            throw new MtcnnFormatException($"{sourceName}: {e.Message}", e);
+        }
+    }
+
+    private static MtcnnWeights ReadCore(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length < 8)
         {
@@ -130,6 +193,11 @@ public sealed class MtcnnWeights
         }
 
         var data = bytes[(8 + (int)headerLength)..];
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Slice(8, (int)headerLength)))
+        {
+            throw new MtcnnFormatException("The safetensors header is not valid UTF-8.");
+        }
+
         JsonDocument doc;
         try
         {
@@ -149,6 +217,7 @@ public sealed class MtcnnWeights
 
             var meta = new Dictionary<string, string>(StringComparer.Ordinal);
             var tensors = new List<WeightTensor>();
+            var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
@@ -177,7 +246,7 @@ public sealed class MtcnnWeights
                     throw new MtcnnFormatException($"Tensor '{prop.Name}' appears twice in the header.");
                 }
 
-                tensors.Add(ReadTensor(prop, data));
+                tensors.Add(ReadTensor(prop, data, hashes));
             }
 
             if (!meta.TryGetValue("format", out var format) || format != FormatName)
@@ -196,18 +265,32 @@ public sealed class MtcnnWeights
                 "reference" => ModelVariant.Reference,
                 var v => throw new MtcnnFormatException($"Expected variant 'original' or 'reference', found '{v ?? "(none)"}'."),
             };
-            return new MtcnnWeights(variant, tensors, meta);
+            var integrity = WeightIntegrity.Unverified;
+            if (meta.TryGetValue(TensorHashKey, out var recorded))
+            {
+                VerifyHashes(recorded, tensors, hashes);
+                integrity = WeightIntegrity.Verified;
+            }
+
+            foreach (var t in tensors)
+            {
+                RequireFinite(t);
+            }
+
+            return new MtcnnWeights(variant, tensors, meta, integrity);
         }
     }
 
-    /// <summary>Reads a weight file from a stream (read to its end).</summary>
-    /// <exception cref="MtcnnFormatException">The content is not a valid weight file.</exception>
-    public static MtcnnWeights Read(Stream stream)
+    /// <summary>Reads a weight file from a stream (read to its end); see <see cref="Read(ReadOnlySpan{byte}, string?)"/>.</summary>
+    /// <param name="stream">The stream.</param>
+    /// <param name="sourceName">The file's name for messages; null: messages name no file.</param>
+    /// <exception cref="MtcnnFormatException">The content is not a valid weight file, is damaged, or holds non-finite values.</exception>
+    public static MtcnnWeights Read(Stream stream, string? sourceName = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var ms = new MemoryStream();
         stream.CopyTo(ms);
-        return Read(ms.GetBuffer().AsSpan(0, (int)ms.Length));
+        return Read(ms.GetBuffer().AsSpan(0, (int)ms.Length), sourceName);
     }
 
     /// <summary>Serialises to the file format. Deterministic: the same weights always give the same bytes.</summary>
@@ -222,12 +305,29 @@ public sealed class MtcnnWeights
     public void Write(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        var raw = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var t in Tensors.Values)
+        {
+            var b = new byte[t.Data.Length * 4L];
+            for (int i = 0; i < t.Data.Length; i++)
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(b.AsSpan(i * 4), t.Data[i]);
+            }
+
+            raw[t.Name] = b;
+        }
+
+        var metadata = new SortedDictionary<string, string>(Metadata.ToDictionary(), StringComparer.Ordinal)
+        {
+            [TensorHashKey] = string.Join(' ', Tensors.Keys.Select(name => name + "=" + Convert.ToHexStringLower(SHA256.HashData(raw[name])))),
+        };
+
         using var header = new MemoryStream();
         using (var w = new Utf8JsonWriter(header))
         {
             w.WriteStartObject();
             w.WriteStartObject("__metadata__");
-            foreach (var kv in Metadata)
+            foreach (var kv in metadata)
             {
                 w.WriteString(kv.Key, kv.Value);
             }
@@ -268,25 +368,13 @@ public sealed class MtcnnWeights
         stream.Write(len);
         header.Position = 0;
         header.CopyTo(stream);
-        byte[] buffer = new byte[4096];
         foreach (var t in Tensors.Values)
         {
-            int i = 0;
-            while (i < t.Data.Length)
-            {
-                int n = Math.Min(buffer.Length / 4, t.Data.Length - i);
-                for (int k = 0; k < n; k++)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(k * 4), t.Data[i + k]);
-                }
-
-                stream.Write(buffer, 0, n * 4);
-                i += n;
-            }
+            stream.Write(raw[t.Name]);
         }
     }
 
-    private static WeightTensor ReadTensor(JsonProperty prop, ReadOnlySpan<byte> data)
+    private static WeightTensor ReadTensor(JsonProperty prop, ReadOnlySpan<byte> data, Dictionary<string, string> hashes)
     {
         var v = prop.Value;
         if (v.ValueKind != JsonValueKind.Object
@@ -322,6 +410,7 @@ public sealed class MtcnnWeights
 
         var values = new float[count];
         var src = data.Slice((int)offsets[0], (int)(count * 4));
+        hashes[prop.Name] = Convert.ToHexStringLower(SHA256.HashData(src));
         for (int i = 0; i < values.Length; i++)
         {
             values[i] = BinaryPrimitives.ReadSingleLittleEndian(src[(i * 4)..]);
@@ -351,11 +440,56 @@ public sealed class MtcnnWeights
         return [.. result];
     }
 
+    /// <summary>Checks the recorded <see cref="TensorHashKey"/> value against the hashes of the tensors read.</summary>
+    private static void VerifyHashes(string recorded, List<WeightTensor> tensors, Dictionary<string, string> actual)
+    {
+        var expected = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in recorded.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = pair.LastIndexOf('=');
+            if (eq <= 0 || eq != pair.Length - 65 || !pair[(eq + 1)..].All(char.IsAsciiHexDigit) || !expected.TryAdd(pair[..eq], pair[(eq + 1)..].ToLowerInvariant()))
+            {
+                throw new MtcnnFormatException($"Metadata {TensorHashKey} has a malformed or repeated entry '{CutForMessage(pair)}' (expected name=<64 hex digits>); the header is damaged.");
+            }
+        }
+
+        foreach (var t in tensors)
+        {
+            if (!expected.Remove(t.Name, out var hash))
+            {
+                throw new MtcnnFormatException($"Tensor '{t.Name}' has no recorded sha256 in metadata {TensorHashKey}; the header is damaged.");
+            }
+
+            if (hash != actual[t.Name])
+            {
+                throw new MtcnnFormatException($"Tensor '{t.Name}' does not match its recorded sha256 (expected {hash}, actual {actual[t.Name]}); the file is damaged.");
+            }
+        }
+
+        if (expected.Count > 0)
+        {
+            throw new MtcnnFormatException($"Metadata {TensorHashKey} records tensor '{expected.Keys.Order(StringComparer.Ordinal).First()}', which the file does not hold; the header is damaged.");
+        }
+    }
+
+    private static void RequireFinite(WeightTensor t)
+    {
+        int i = Array.FindIndex(t.Data, v => !float.IsFinite(v));
+        if (i >= 0)
+        {
+            throw new MtcnnFormatException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Tensor '{t.Name}' holds a non-finite value ({t.Data[i]}) at index {i}; weights must be finite."));
+        }
+    }
+
+    private static string CutForMessage(string s) => s.Length <= 80 ? s : s[..80] + "...";
+
     private static MtcnnWeights LoadDefault()
     {
         using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream(DefaultResourceName)
             ?? throw new MtcnnFormatException($"The embedded resource {DefaultResourceName} is missing from the assembly.");
-        return Read(s);
+        return Read(s, "embedded resource " + DefaultResourceName);
     }
 }
 
