@@ -23,7 +23,11 @@ internal sealed class DetectorArguments
             HelpName = "path",
         };
         Threads = OptionFactory.Int("--threads", 0, "Threads to use; 0 uses every core. Images run in parallel, one thread each.");
+        Rotations = OptionFactory.Rotations("--rotations", DetectorOptionSet.RotationsDescription);
     }
+
+    /// <summary><c>--rotations</c>.</summary>
+    public Option<DetectionRotations> Rotations { get; }
 
     /// <summary><c>--min-face-size</c>.</summary>
     public Option<float> MinFace { get; }
@@ -49,6 +53,7 @@ internal sealed class DetectorArguments
         command.Options.Add(a.Thresholds);
         command.Options.Add(a.Weights);
         command.Options.Add(a.Threads);
+        command.Options.Add(a.Rotations);
         return a;
     }
 
@@ -74,6 +79,11 @@ internal sealed class DetectorArguments
         {
             float[] t = pr.GetValue(Thresholds)!;
             o = o with { PNetThreshold = t[0], RNetThreshold = t[1], ONetThreshold = t[2] };
+        }
+
+        if (Given(pr, Rotations))
+        {
+            o = o with { Rotations = pr.GetValue(Rotations) };
         }
 
         o = o with { MaxDegreeOfParallelism = pr.GetValue(Threads) };

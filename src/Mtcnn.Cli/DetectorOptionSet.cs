@@ -10,6 +10,12 @@ namespace Mtcnn.Cli;
 /// </summary>
 internal sealed class DetectorOptionSet
 {
+    /// <summary>Help text of <c>--rotations</c>, shared by every verb that detects.</summary>
+    internal const string RotationsDescription =
+        "Turns of the image to search for upright faces, clockwise degrees: 0 (default), a list like 0,90,180,270 (every face any turn finds, "
+        + "duplicates merged), all (the same as 0,90,180,270), or auto (all four turns; only the faces of the turn the faces agree is upright). "
+        + "Each extra turn is a full detection.";
+
     private static readonly string[] Borders = ["zero", "clip"];
 
     /// <summary>Creates the options.</summary>
@@ -32,7 +38,11 @@ internal sealed class DetectorOptionSet
             HelpName = "path",
         };
         Threads = OptionFactory.Int("--threads", 0, threadsDescription);
+        Rotations = OptionFactory.Rotations("--rotations", RotationsDescription);
     }
+
+    /// <summary><c>--rotations 0,90,180,270|all|auto</c>.</summary>
+    public Option<DetectionRotations> Rotations { get; }
 
     /// <summary><c>--min-face-size</c>.</summary>
     public Option<float> MinFaceSize { get; }
@@ -59,7 +69,7 @@ internal sealed class DetectorOptionSet
     public Option<int> Threads { get; }
 
     /// <summary>Every option, in help order.</summary>
-    public IEnumerable<Option> All => [MinFaceSize, ScaleFactor, Thresholds, NmsThresholds, MaxFaces, CropBorder, Weights, Threads];
+    public IEnumerable<Option> All => [MinFaceSize, ScaleFactor, Thresholds, NmsThresholds, MaxFaces, CropBorder, Weights, Threads, Rotations];
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
@@ -89,6 +99,7 @@ internal sealed class DetectorOptionSet
             MaxFaces = pr.GetValue(MaxFaces),
             CropBorder = pr.GetValue(CropBorder) == "clip" ? Mtcnn.CropBorder.Clip : Mtcnn.CropBorder.ZeroPad,
             MaxDegreeOfParallelism = pr.GetValue(Threads),
+            Rotations = pr.GetValue(Rotations),
         };
     }
 
@@ -114,6 +125,7 @@ internal sealed class DetectorOptionSet
                     or nameof(DetectorOptions.RNetNmsThreshold) or nameof(DetectorOptions.ONetNmsThreshold) => "--nms-thresholds",
                 nameof(DetectorOptions.MaxFaces) => "--max-faces",
                 nameof(DetectorOptions.MaxDegreeOfParallelism) => "--threads",
+                nameof(DetectorOptions.Rotations) => "--rotations",
                 _ => e.ParamName ?? "option",
             };
             throw RangeError(e, option, verb);

@@ -71,6 +71,17 @@ internal static class OptionFactory
             return ok;
         });
 
+    /// <summary>Which turns of the image to search: <c>0,90,180,270</c>, <c>all</c> or <c>auto</c> (<see cref="RotationText"/>).</summary>
+    public static Option<DetectionRotations> Rotations(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "0,90,180,270|all|auto",
+        DefaultValueFactory = _ => DetectionRotations.Rotate0,
+        CustomParser = r => r.Tokens.Count == 0
+            ? DetectionRotations.Rotate0
+            : RotationText.TryParse(r.Tokens[0].Value, out var v) ? v : Fail<DetectionRotations>(r, name, $"expected {RotationText.Expected}, got '{r.Tokens[0].Value}'"),
+    };
+
     /// <summary>One of a fixed set of words, matched case-insensitively and returned in lower case.</summary>
     public static Option<string> Choice(string name, string defaultValue, string[] choices, string description)
     {

@@ -85,6 +85,20 @@ public static class WebDemoHost
     }
 
     /// <summary>
+    /// Runs the work of a first request once (decode, detect with the default and with all-zero thresholds, encode,
+    /// JSON) on a small synthetic image, so that the first real request does not pay for compiling the code paths.
+    /// Call it after <see cref="Create"/> and before starting the application; <c>mtcnn serve</c> does so before it
+    /// reports that it is listening.
+    /// </summary>
+    /// <param name="app">An application made by <see cref="Create"/>.</param>
+    /// <returns>How long the warm-up took.</returns>
+    public static TimeSpan WarmUp(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<ImageEndpoints>().WarmUp();
+    }
+
+    /// <summary>
     /// The addresses the started application listens on, with the real ports where port 0 was asked for
     /// (e.g. <c>http://127.0.0.1:41523</c>).
     /// </summary>

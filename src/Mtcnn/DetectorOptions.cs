@@ -29,6 +29,42 @@ public enum CropBorder
 }
 
 /// <summary>
+/// Which turns of the input image the detector searches for upright faces (<see cref="DetectorOptions.Rotations"/>).
+/// Angles are clockwise: <see cref="Rotate90"/> searches the image turned a quarter turn clockwise, which finds the faces
+/// of a photo that was itself turned a quarter turn counter-clockwise. Each extra rotation costs one full detection.
+/// </summary>
+[Flags]
+public enum DetectionRotations
+{
+    /// <summary>No rotation at all: not a valid setting (<see cref="DetectorOptions.Validate"/> refuses it).</summary>
+    None = 0,
+
+    /// <summary>The image as given (the default).</summary>
+    Rotate0 = 1,
+
+    /// <summary>The image turned a quarter turn clockwise.</summary>
+    Rotate90 = 2,
+
+    /// <summary>The image turned a half turn.</summary>
+    Rotate180 = 4,
+
+    /// <summary>The image turned a quarter turn counter-clockwise (270 degrees clockwise).</summary>
+    Rotate270 = 8,
+
+    /// <summary>All four quarter turns; every face any of them finds is kept (duplicates merged).</summary>
+    All = Rotate0 | Rotate90 | Rotate180 | Rotate270,
+
+    /// <summary>
+    /// With the searched turns, keep only the faces of the one turn the faces agree is upright (see
+    /// <see cref="DetectorOptions.Rotations"/> for the rule). On its own it means nothing; combine it with turns, as <see cref="Auto"/> does.
+    /// </summary>
+    Agreement = 16,
+
+    /// <summary>All four turns with the agreement rule: for photos of unknown orientation.</summary>
+    Auto = All | Agreement,
+}
+
+/// <summary>
 /// Immutable detector settings with the paper's defaults (min face 20 px, pyramid factor 0.709, thresholds
 /// 0.6 / 0.7 / 0.7). Call <see cref="Validate"/> (the detector does) to check every value against its range.
 /// </summary>
@@ -94,6 +130,45 @@ public sealed record DetectorOptions
     /// </summary>
     public long MaxImagePixels { get; init; } = 100_000_000;
 
+    /// <summary>
+    /// Turns of the image to search (clockwise quarter turns). Default <see cref="DetectionRotations.Rotate0"/>, the
+    /// image as given. With more than one turn every turn is a full detection; each face found is mapped back to the
+    /// input's coordinates (box and landmarks) with <see cref="Face.Rotation"/> set to the turn it was upright in, and
+    /// faces of different turns whose boxes overlap by an IoU of at least <see cref="RotationMergeIou"/> are one face:
+    /// the highest-scoring is kept. With <see cref="DetectionRotations.Agreement"/> (as in
+    /// <see cref="DetectionRotations.Auto"/>) the turns must agree on one orientation of the image: after that merge,
+    /// each face votes for the turn it scored best in with the weight <c>(score - ONetThreshold) / (1 - ONetThreshold)</c>,
+    /// and only the faces found in the turn with the largest total are reported (ties go to the smaller angle); faces
+    /// upright in another turn (a person lying down in an upright photo) are dropped, which removes most false
+    /// positives that sideways and upside-down views add.
+    /// Stage candidates (<see cref="LastStage"/> before O-Net) are mapped back too but not merged across turns.
+    /// </summary>
+    public DetectionRotations Rotations { get; init; } = DetectionRotations.Rotate0;
+
+    /// <summary>
+    /// IoU at or above which faces found in different turns of the image are the same face (the best-scoring one is
+    /// kept). Used only when <see cref="Rotations"/> names more than one turn. Default 0.3; range (0, 1].
+    /// </summary>
+    public float RotationMergeIou { get; init; } = 0.3f;
+
+    /// <summary>The clockwise angles in degrees that <see cref="Rotations"/> names, in increasing order.</summary>
+    public IReadOnlyList<int> RotationAngles
+    {
+        get
+        {
+            var list = new List<int>(4);
+            for (int k = 0; k < 4; k++)
+            {
+                if (((int)Rotations & (1 << k)) != 0)
+                {
+                    list.Add(k * 90);
+                }
+            }
+
+            return list;
+        }
+    }
+
     /// <summary>The three thresholds in stage order.</summary>
     public IReadOnlyList<float> Thresholds => [PNetThreshold, RNetThreshold, ONetThreshold];
 
@@ -129,6 +204,12 @@ public sealed record DetectorOptions
             throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, "MaxImagePixels must be in [1, 500000000].");
         }
 
+        if (((int)Rotations & ~(int)DetectionRotations.Auto) != 0 || ((int)Rotations & (int)DetectionRotations.All) == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Rotations), Rotations, "Rotations must name at least one of the turns 0, 90, 180 and 270 (optionally with Agreement).");
+        }
+
+        CheckOpenLow(RotationMergeIou, nameof(RotationMergeIou));
         if (!Enum.IsDefined(CropBorder))
         {
             throw new ArgumentOutOfRangeException(nameof(CropBorder), CropBorder, "CropBorder must be ZeroPad or Clip.");

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Mtcnn.Cascade;
 using Mtcnn.Inference;
 
@@ -19,6 +21,7 @@ namespace Mtcnn;
 public sealed class FaceDetector
 {
     private readonly CascadeRunner runner;
+    private readonly DetectorOptions turnOptions;
     private readonly ConcurrentBag<ImageContext> contexts = [];
 
     /// <summary>Creates a detector.</summary>
@@ -37,6 +40,7 @@ public sealed class FaceDetector
         Weights = weights ?? MtcnnWeights.Default;
         Networks = new Networks(Weights, level);
         runner = new CascadeRunner(Networks);
+        turnOptions = Options.Rotations == DetectionRotations.Rotate0 ? Options : Options with { MaxFaces = 0 };
     }
 
     /// <summary>The validated settings.</summary>
@@ -129,10 +133,65 @@ public sealed class FaceDetector
             throw new ArgumentOutOfRangeException(nameof(pixels), $"The image has {(long)width * height} pixels ({width}x{height}); the limit (MaxImagePixels) is {Options.MaxImagePixels}.");
         }
 
+        if (Options.Rotations == DetectionRotations.Rotate0)
+        {
+            return RunOnce(pixels, width, height, stride, format, Options, degree, cancellationToken);
+        }
+
+        long t0 = Stopwatch.GetTimestamp();
+        var turns = DetectTurns(pixels, width, height, stride, format, degree, cancellationToken);
+        return RotationMerge.Combine(turns, width, height, Options, Stopwatch.GetElapsedTime(t0));
+    }
+
+    /// <summary>
+    /// One detection per turn that <see cref="DetectorOptions.Rotations"/> names, each result already mapped back to
+    /// the input's coordinates (faces with <see cref="Face.Rotation"/> set), in increasing angle. The turned pixels go
+    /// to one pooled buffer, reused for every turn.
+    /// </summary>
+    internal List<RotationMerge.Turn> DetectTurns(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, int degree, CancellationToken cancellationToken)
+    {
+        var angles = Options.RotationAngles;
+        var turns = new List<RotationMerge.Turn>(angles.Count);
+        int bpp = ImageData.BytesPerPixelOf(format);
+        byte[]? buffer = null;
+        try
+        {
+            foreach (int angle in angles)
+            {
+                DetectionResult r;
+                var (rw, rh) = ImageRotation.RotatedSize(width, height, angle);
+                if (angle == 0)
+                {
+                    r = RunOnce(pixels, width, height, stride, format, turnOptions, degree, cancellationToken);
+                }
+                else
+                {
+                    int bytes = rw * rh * bpp;
+                    buffer ??= ArrayPool<byte>.Shared.Rent(bytes);
+                    ImageRotation.Rotate(pixels, width, height, stride, bpp, angle, buffer);
+                    r = RunOnce(buffer.AsSpan(0, bytes), rw, rh, rw * bpp, format, turnOptions, degree, cancellationToken);
+                }
+
+                turns.Add(RotationMerge.MapBack(r, angle, rw, rh));
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        return turns;
+    }
+
+    private DetectionResult RunOnce(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, DetectorOptions options, int degree, CancellationToken cancellationToken)
+    {
         var ctx = contexts.TryTake(out var c) ? c : runner.NewContext();
         try
         {
-            return runner.Run(pixels, width, height, stride, format, Options, degree, ctx, cancellationToken);
+            return runner.Run(pixels, width, height, stride, format, options, degree, ctx, cancellationToken);
         }
         finally
         {

@@ -42,12 +42,17 @@ public readonly record struct BoundingBox(float X1, float Y1, float X2, float Y2
     }
 }
 
-/// <summary>The five facial landmarks MTCNN predicts. "Left" is the side with the smaller x in the image.</summary>
-/// <param name="LeftEye">Centre of the eye on the image's left.</param>
-/// <param name="RightEye">Centre of the eye on the image's right.</param>
+/// <summary>
+/// The five facial landmarks MTCNN predicts. "Left" is the side with the smaller x in the upright face: in the image
+/// itself for a face of <see cref="Face.Rotation"/> 0, and in the image turned by <see cref="Face.Rotation"/> otherwise
+/// (for a frontal face, the subject's right eye and mouth corner). The names keep their meaning when a face found in a
+/// turned image is mapped back, so in the input a sideways face's "left" eye may be above or below the other.
+/// </summary>
+/// <param name="LeftEye">Centre of the eye on the left of the upright face.</param>
+/// <param name="RightEye">Centre of the eye on the right of the upright face.</param>
 /// <param name="Nose">Tip of the nose.</param>
-/// <param name="MouthLeft">Mouth corner on the image's left.</param>
-/// <param name="MouthRight">Mouth corner on the image's right.</param>
+/// <param name="MouthLeft">Mouth corner on the left of the upright face.</param>
+/// <param name="MouthRight">Mouth corner on the right of the upright face.</param>
 public readonly record struct FaceLandmarks(Point2F LeftEye, Point2F RightEye, Point2F Nose, Point2F MouthLeft, Point2F MouthRight)
 {
     /// <summary>Number of landmarks (always 5).</summary>
@@ -70,7 +75,15 @@ public readonly record struct FaceLandmarks(Point2F LeftEye, Point2F RightEye, P
 /// <param name="Box">The face box after the last stage's regression (not squared, not clipped).</param>
 /// <param name="Score">The face probability of the last stage that ran, in [0, 1].</param>
 /// <param name="Landmarks">The five landmarks predicted by O-Net.</param>
-public readonly record struct Face(BoundingBox Box, float Score, FaceLandmarks Landmarks);
+public readonly record struct Face(BoundingBox Box, float Score, FaceLandmarks Landmarks)
+{
+    /// <summary>
+    /// Clockwise degrees (0, 90, 180 or 270) the input image was turned for this face to be upright, that is, the turn
+    /// of <see cref="DetectorOptions.Rotations"/> it was found in. 0 unless more turns than the image as given are
+    /// searched. Box and landmarks are always in the input's coordinates.
+    /// </summary>
+    public int Rotation { get; init; }
+}
 
 /// <summary>A candidate window after one stage of the cascade (P-Net or R-Net): box and that stage's score.</summary>
 /// <param name="Box">The candidate box in image pixels.</param>

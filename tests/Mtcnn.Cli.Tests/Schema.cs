@@ -19,6 +19,13 @@ internal static class Schema
         foreach (var face in faces)
         {
             string[] keys = landmarks ? ["box", "score", "landmarks"] : ["box", "score"];
+            if (face.TryGetProperty("rotation", out var rotation))
+            {
+                // Present only for a face found in a turned copy of the image (--rotations).
+                Assert.Contains(rotation.GetInt32(), new[] { 90, 180, 270 });
+                keys = [.. keys, "rotation"];
+            }
+
             Assert.Equal(keys, face.EnumerateObject().Select(p => p.Name).ToArray());
             var box = face.GetProperty("box").EnumerateArray().Select(v => v.GetDouble()).ToArray();
             Assert.Equal(4, box.Length);

@@ -69,6 +69,10 @@ public sealed partial class ServeTests
         Assert.Equal(0, server.ExitCode);
         string stderr = server.StdErr;
         Assert.Contains("mtcnn: press Ctrl+C to stop.", stderr, StringComparison.Ordinal);
+
+        // The detector is warmed up before the server reports that it listens.
+        int ready = stderr.IndexOf("mtcnn: detector ready (warm-up ", StringComparison.Ordinal);
+        Assert.True(ready >= 0 && ready < stderr.IndexOf("listening on", StringComparison.Ordinal), stderr);
         Assert.Contains("/api/detect upload 512x512: 1 faces", stderr, StringComparison.Ordinal);
         Assert.EndsWith("mtcnn: stopped.\n", stderr, StringComparison.Ordinal);
     }

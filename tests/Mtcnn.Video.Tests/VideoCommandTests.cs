@@ -54,6 +54,44 @@ public sealed class VideoCommandTests
     }
 
     [Fact]
+    public void Rotations_auto_tracks_the_face_of_a_clip_turned_a_quarter_turn()
+    {
+        // The short clip turned a quarter turn clockwise, frame by frame.
+        string turned = TestClips.NewPath("turned.avi");
+        int height;
+        using (var capture = new VideoCapture(TestClips.Moving30))
+        {
+            height = capture.FrameHeight;
+            using var writer = new VideoWriter(turned, FourCC.MJPG, TestClips.FramesPerSecond, new Size(capture.FrameHeight, capture.FrameWidth));
+            using var frame = new Mat();
+            using var rotated = new Mat();
+            while (capture.Read(frame) && !frame.Empty())
+            {
+                Cv2.Rotate(frame, rotated, RotateFlags.Rotate90Clockwise);
+                writer.Write(rotated);
+            }
+        }
+
+        var upright = VideoCli.Run(["video", TestClips.Moving30, "--format", "jsonl", "--quiet", "--max-frames", "10"]);
+        var run = VideoCli.Run(["video", turned, "--format", "jsonl", "--quiet", "--max-frames", "10", "--rotations", "auto"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(10, run.JsonLines.Length);
+        for (int i = 0; i < 10; i++)
+        {
+            var face = Assert.Single(AssertFrame(run.JsonLines[i], i));
+            Assert.Equal(1, face.GetProperty("id").GetInt32());
+            var b = Assert.Single(AssertFrame(upright.JsonLines[i], i)).GetProperty("box").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            var t = face.GetProperty("box").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+
+            // A quarter turn clockwise maps (x, y) to (height + 1 - y, x) for 1-based box corners.
+            var expected = new BoundingBox(height + 1 - b[3], b[0], height + 1 - b[1], b[2]);
+            float iou = new BoundingBox(t[0], t[1], t[2], t[3]).IntersectionOverUnion(expected);
+            Assert.True(iou >= 0.8f, $"frame {i}: IoU {iou} with the upright clip's face turned");
+        }
+    }
+
+    [Fact]
     public void Jsonl_has_one_line_per_frame_with_the_face_and_one_id()
     {
         var run = VideoCli.Run(["video", TestClips.Moving30, "--format", "jsonl", "--quiet"]);

@@ -202,11 +202,35 @@ public sealed class DetectApiTests : IClassFixture<DefaultServer>
     [InlineData("stage=xnet", "stage: expected one of pnet, rnet, onet, got 'xnet'.")]
     [InlineData("thresholds=0.6,0.7,0.7&pnetThreshold=0.5", "give either thresholds=P,R,O or pnetThreshold / rnetThreshold / onetThreshold, not both.")]
     [InlineData("minFaceSize=20&minFaceSize=30", "query parameter 'minFaceSize' is given 2 times; give it once.")]
-    [InlineData("format=png", "unknown query parameter 'format'; known parameters are minFaceSize, scaleFactor, thresholds, pnetThreshold, rnetThreshold, onetThreshold, stage, maxFaces, cropBorder.")]
+    [InlineData("rotations=45", "rotations: expected 0, 90, 180 or 270 separated by commas (like 0,90,180,270), all, or auto, got '45'.")]
+    [InlineData("rotations=", "rotations: expected 0, 90, 180 or 270 separated by commas (like 0,90,180,270), all, or auto, got ''.")]
+    [InlineData("rotations=0,,90", "rotations: expected 0, 90, 180 or 270 separated by commas (like 0,90,180,270), all, or auto, got '0,,90'.")]
+    [InlineData("format=png", "unknown query parameter 'format'; known parameters are minFaceSize, scaleFactor, thresholds, pnetThreshold, rnetThreshold, onetThreshold, stage, maxFaces, cropBorder, rotations.")]
     public async Task Invalid_options_are_400_with_the_range_message(string query, string expected)
     {
         using var response = await client.PostAsync($"/api/detect?{query}", Fixtures.Form(Fixtures.Sample));
         Assert.Equal(expected, await Fixtures.ErrorAsync(response, 400));
+    }
+
+    [Theory]
+    [InlineData("rotations=auto")]
+    [InlineData("rotations=270")]
+    [InlineData("rotations=0,90,180,270")]
+    [InlineData("Rotations=ALL")]
+    public async Task A_turned_photo_is_found_upright_with_rotations(string query)
+    {
+        byte[] turned = Fixtures.SampleTurnedClockwise();
+        using var response = await client.PostAsync($"/api/detect?{query}", Fixtures.Form(turned));
+        var json = await Fixtures.JsonAsync(response);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, json.ToString());
+        var face = Assert.Single(json.GetProperty("faces").EnumerateArray());
+        Assert.Equal(["box", "score", "landmarks", "rotation"], face.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(270, face.GetProperty("rotation").GetInt32());
+
+        // The sample's face box turned a quarter turn clockwise in a 512-pixel square: (x, y) -> (513 - y, x).
+        var f = Fixtures.SampleFace;
+        var expected = new BoundingBox(513 - f.Y2, f.X1, 513 - f.Y1, f.X2);
+        Assert.True(Fixtures.Box(face).IntersectionOverUnion(expected) > 0.9f, face.ToString());
     }
 
     [Fact]

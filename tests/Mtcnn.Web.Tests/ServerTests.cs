@@ -94,7 +94,7 @@ public sealed class ServerTests : IClassFixture<DefaultServer>
         var detect = paths.GetProperty("/api/detect").GetProperty("post");
         var parameters = detect.GetProperty("parameters").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
         Assert.Equal(
-            ["minFaceSize", "scaleFactor", "thresholds", "pnetThreshold", "rnetThreshold", "onetThreshold", "stage", "maxFaces", "cropBorder"],
+            ["minFaceSize", "scaleFactor", "thresholds", "pnetThreshold", "rnetThreshold", "onetThreshold", "stage", "maxFaces", "cropBorder", "rotations"],
             parameters.Keys);
         Assert.Equal(4, parameters["minFaceSize"].GetProperty("schema").GetProperty("minimum").GetDouble());
         Assert.Equal(["pnet", "rnet", "onet"], parameters["stage"].GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));

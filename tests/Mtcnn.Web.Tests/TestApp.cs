@@ -89,6 +89,22 @@ internal static class Fixtures
         return data.ToArray();
     }
 
+    /// <summary>The sample turned a quarter turn clockwise, as PNG (512x512, so the size is unchanged).</summary>
+    public static byte[] SampleTurnedClockwise()
+    {
+        using var source = SKBitmap.Decode(Sample);
+        using var turned = new SKBitmap(source.Height, source.Width, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        using (var canvas = new SKCanvas(turned))
+        {
+            canvas.Translate(source.Height, 0);
+            canvas.RotateDegrees(90);
+            canvas.DrawBitmap(source, 0, 0);
+        }
+
+        using var data = turned.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
     /// <summary>A large PNG with a smooth gradient (compresses well, slow to search).</summary>
     public static byte[] GradientPng(int width, int height)
     {

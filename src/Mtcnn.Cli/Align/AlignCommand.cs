@@ -70,7 +70,8 @@ internal static class AlignCommand
         command.With(
             "mtcnn align photos/ --recursive --output crops/",
             "mtcnn align group.jpg --output crops/ --largest",
-            "mtcnn align a.jpg --output crops/ --template arcface112x96 --size 224 --margin 0.1");
+            "mtcnn align a.jpg --output crops/ --template arcface112x96 --size 224 --margin 0.1",
+            "mtcnn align sideways.jpg --output crops/ --rotations auto");
 
         command.SetAction(pr =>
         {
@@ -313,7 +314,13 @@ internal static class AlignCommand
             .Append("], [").Append(Matrix(t.M21)).Append(", ").Append(Matrix(t.M22)).Append(", ").Append(Matrix(t.M23)).Append("]]");
         sb.Append(", \"template\": ").Append(JsonResultWriter.Quote(template));
         sb.Append(", \"width\": ").Append(NumberText.Integer(aligned.Width));
-        sb.Append(", \"height\": ").Append(NumberText.Integer(aligned.Height)).Append('}');
+        sb.Append(", \"height\": ").Append(NumberText.Integer(aligned.Height));
+        if (face.Rotation != 0)
+        {
+            sb.Append(", \"rotation\": ").Append(NumberText.Integer(face.Rotation));
+        }
+
+        sb.Append('}');
         return sb.ToString();
     }
 

@@ -68,7 +68,8 @@ internal static class DetectCommand
             "mtcnn detect photos/ --recursive --format jsonl > faces.jsonl",
             "find photos -name '*.jpg' | mtcnn detect - --format csv > faces.csv",
             "mtcnn detect group.jpg --min-face-size 40 --thresholds 0.6,0.7,0.8 --max-faces 5",
-            "mtcnn detect photo.jpg --stage pnet --output pnet-view/");
+            "mtcnn detect photo.jpg --stage pnet --output pnet-view/",
+            "mtcnn detect scans/ --rotations auto --format jsonl");
 
         command.SetAction(pr =>
         {

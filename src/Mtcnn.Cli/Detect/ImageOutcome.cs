@@ -4,7 +4,8 @@ namespace Mtcnn.Cli.Detect;
 /// <param name="Box">The box in image pixels.</param>
 /// <param name="Score">The last stage's face probability.</param>
 /// <param name="Landmarks">The five landmarks; null for stage candidates.</param>
-internal sealed record DetectedBox(BoundingBox Box, float Score, FaceLandmarks? Landmarks);
+/// <param name="Rotation">Clockwise degrees the image was turned for the face to be upright (<see cref="Face.Rotation"/>).</param>
+internal sealed record DetectedBox(BoundingBox Box, float Score, FaceLandmarks? Landmarks, int Rotation = 0);
 
 /// <summary>What happened to one input image: its size and boxes, or the reason it failed.</summary>
 internal sealed class ImageOutcome
@@ -45,7 +46,7 @@ internal sealed class ImageOutcome
     {
         ArgumentNullException.ThrowIfNull(result);
         IEnumerable<DetectedBox> boxes = result.LastStage == CascadeStage.ONet
-            ? result.Faces.Select(f => new DetectedBox(f.Box, f.Score, f.Landmarks))
+            ? result.Faces.Select(f => new DetectedBox(f.Box, f.Score, f.Landmarks, f.Rotation))
             : result.FinalCandidates.Select(c => new DetectedBox(c.Box, c.Score, null));
 
         // The detector already orders by score; a stable sort makes the documented order a guarantee of this output.

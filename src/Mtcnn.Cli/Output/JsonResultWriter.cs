@@ -99,6 +99,11 @@ internal sealed class JsonResultWriter : ResultWriter
                 AppendLandmarks(sb, lm);
             }
 
+            if (b.Rotation != 0)
+            {
+                sb.Append(", \"rotation\": ").Append(NumberText.Integer(b.Rotation));
+            }
+
             sb.Append('}');
         }
 
@@ -130,6 +135,11 @@ internal sealed class JsonResultWriter : ResultWriter
             {
                 sb.Append(",\n").Append(I4).Append("\"landmarks\": ");
                 AppendLandmarks(sb, lm);
+            }
+
+            if (b.Rotation != 0)
+            {
+                sb.Append(",\n").Append(I4).Append("\"rotation\": ").Append(NumberText.Integer(b.Rotation));
             }
 
             sb.Append('\n').Append(I3).Append('}');

@@ -46,6 +46,11 @@ internal sealed class TextResultWriter : ResultWriter
                   .Append(", box ").Append(Point(b.Box.X1, b.Box.Y1)).Append('-').Append(Point(b.Box.X2, b.Box.Y2))
                   .Append(", ").Append(b.Box.Width.ToString("0.0", CultureInfo.InvariantCulture))
                   .Append('x').Append(b.Box.Height.ToString("0.0", CultureInfo.InvariantCulture)).Append(" px");
+                if (b.Rotation != 0)
+                {
+                    sb.Append(", upright when turned ").Append(NumberText.Integer(b.Rotation)).Append(" degrees clockwise");
+                }
+
                 if (b.Landmarks is { } lm)
                 {
                     sb.Append("\n      eyes ").Append(Point(lm.LeftEye)).Append(' ').Append(Point(lm.RightEye))

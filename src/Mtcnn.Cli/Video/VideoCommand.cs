@@ -85,7 +85,8 @@ internal static class VideoCommand
             "mtcnn video clip.mp4 --output annotated.mp4",
             "mtcnn video clip.mp4 --format jsonl --every 3 > faces.jsonl",
             "mtcnn video --camera 0 --output webcam.avi --min-face-size 40",
-            "mtcnn video rtsp://camera.local/stream --format jsonl --max-frames 300 --quiet");
+            "mtcnn video rtsp://camera.local/stream --format jsonl --max-frames 300 --quiet",
+            "mtcnn video phone-sideways.mp4 --rotations 90 --output upright-faces.mp4");
 
         command.SetAction(pr =>
         {

@@ -11,7 +11,7 @@ internal sealed record DetectQuery(DetectorOptions Options, string Format)
 {
     /// <summary>Parameter names, as documented.</summary>
     public static readonly IReadOnlyList<string> DetectParameters =
-        ["minFaceSize", "scaleFactor", "thresholds", "pnetThreshold", "rnetThreshold", "onetThreshold", "stage", "maxFaces", "cropBorder"];
+        ["minFaceSize", "scaleFactor", "thresholds", "pnetThreshold", "rnetThreshold", "onetThreshold", "stage", "maxFaces", "cropBorder", "rotations"];
 
     /// <summary>The extra parameter of <c>/api/annotate</c>: the encoded format of the annotated image.</summary>
     public const string FormatParameter = "format";
@@ -77,6 +77,7 @@ internal sealed record DetectQuery(DetectorOptions Options, string Format)
                 _ => CascadeStage.ONet,
             },
             CropBorder = Choice(query, "cropBorder", "zero", Borders) == "clip" ? CropBorder.Clip : CropBorder.ZeroPad,
+            Rotations = Rotations(query),
 
             // One thread per image: the worker pool already runs one image per core.
             MaxDegreeOfParallelism = 1,
@@ -128,6 +129,19 @@ internal sealed record DetectQuery(DetectorOptions Options, string Format)
         return TryFloat(text, out float value)
             ? value
             : throw new ApiException($"{name}: expected a number like {defaultValue.ToString(CultureInfo.InvariantCulture)}, got '{text}'.");
+    }
+
+    private static DetectionRotations Rotations(IQueryCollection query)
+    {
+        string? text = Text(query, "rotations");
+        if (text is null)
+        {
+            return DetectionRotations.Rotate0;
+        }
+
+        return RotationText.TryParse(text, out var rotations)
+            ? rotations
+            : throw new ApiException($"rotations: expected {RotationText.Expected}, got '{text}'.");
     }
 
     private static int Int(IQueryCollection query, string name, int defaultValue)

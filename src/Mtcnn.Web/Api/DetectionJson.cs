@@ -8,7 +8,8 @@ namespace Mtcnn.Web.Api;
 /// The detection JSON of the API, the face schema of <c>mtcnn detect --format json</c>:
 /// <c>{"image": "a.jpg", "width": 640, "height": 480, "faces": [{"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y] x5]}]}</c>.
 /// Faces are best first; coordinates are rounded to 4 decimals and scores to 6; <c>landmarks</c> (left eye, right eye,
-/// nose, left and right mouth corner) is absent for the P-Net and R-Net views, which report candidates.
+/// nose, left and right mouth corner) is absent for the P-Net and R-Net views, which report candidates; <c>rotation</c>
+/// (clockwise degrees the image must be turned for the face to be upright) is present only when it is not 0.
 /// </summary>
 internal static class DetectionJson
 {
@@ -30,14 +31,14 @@ internal static class DetectionJson
             {
                 foreach (var face in result.Faces)
                 {
-                    WriteFace(w, face.Box, face.Score, face.Landmarks);
+                    WriteFace(w, face.Box, face.Score, face.Landmarks, face.Rotation);
                 }
             }
             else
             {
                 foreach (var candidate in result.FinalCandidates)
                 {
-                    WriteFace(w, candidate.Box, candidate.Score, null);
+                    WriteFace(w, candidate.Box, candidate.Score, null, 0);
                 }
             }
 
@@ -69,7 +70,7 @@ internal static class DetectionJson
         return rounded == 0 ? 0 : rounded;
     }
 
-    private static void WriteFace(Utf8JsonWriter w, BoundingBox box, float score, FaceLandmarks? landmarks)
+    private static void WriteFace(Utf8JsonWriter w, BoundingBox box, float score, FaceLandmarks? landmarks, int rotation)
     {
         w.WriteStartObject();
         w.WriteStartArray("box");
@@ -91,6 +92,11 @@ internal static class DetectionJson
             }
 
             w.WriteEndArray();
+        }
+
+        if (rotation != 0)
+        {
+            w.WriteNumber("rotation", rotation);
         }
 
         w.WriteEndObject();

@@ -59,6 +59,15 @@ internal static class OpenApiDescriptions
             operation.Parameters.Add(Text("stage", "Last cascade stage to run: pnet and rnet return that stage's candidates (no landmarks).", "onet", null, ["pnet", "rnet", "onet"]));
             operation.Parameters.Add(Integer("maxFaces", "Keep at most this many faces, best first; 0 keeps all.", 0, 0, 100000));
             operation.Parameters.Add(Text("cropBorder", "How crops past the image edge are filled: zero (black, the original MTCNN) or clip (facenet-pytorch).", "zero", null, ["zero", "clip"]));
+            operation.Parameters.Add(Text(
+                "rotations",
+                "Turns of the image to search for upright faces, clockwise degrees: 0, a list like 0,90,180,270 (every face any turn finds, duplicates "
+                + "merged), all, or auto (all four turns; only the faces of the turn the faces agree is upright). Each extra turn is a full detection. "
+                + "Faces found in a turn carry \"rotation\" (the degrees the image must be turned for the face to be upright); box and landmarks "
+                + "are in the uploaded image's coordinates.",
+                "0",
+                pattern: null,
+                choices: null));
             if (annotate)
             {
                 operation.Parameters.Add(Text(DetectQuery.FormatParameter, "Encoding of the annotated image.", "png", null, [.. DetectQuery.Formats]));

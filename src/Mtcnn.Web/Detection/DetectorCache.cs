@@ -22,6 +22,18 @@ internal sealed class DetectorCache
         this.weights = weights;
     }
 
+    /// <summary>Detectors held now.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                return recent.Count;
+            }
+        }
+    }
+
     /// <summary>A detector for <paramref name="options"/> (validated), created on first use.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public FaceDetector Get(DetectorOptions options)
