@@ -8,7 +8,7 @@ namespace Mtcnn.Cli.Bench;
 /// <param name="Cores">Logical processors available to the process.</param>
 /// <param name="Os">Operating system description.</param>
 /// <param name="Runtime">.NET runtime description.</param>
-/// <param name="Simd">Kernel vector width the detector picks: Vector512, Vector256 or Scalar (honours <c>MTCNN_SIMD</c>).</param>
+/// <param name="Simd">Kernel vector width the detector picks: Vector512, Vector256, Vector128 or Scalar (honours <c>MTCNN_SIMD</c>).</param>
 /// <param name="Vector512Accelerated">Whether <see cref="Vector512"/> is hardware accelerated.</param>
 /// <param name="Vector256Accelerated">Whether <see cref="Vector256"/> is hardware accelerated.</param>
 internal sealed record MachineInfo(string Cpu, int Cores, string Os, string Runtime, string Simd, bool Vector512Accelerated, bool Vector256Accelerated)
@@ -22,8 +22,8 @@ internal sealed record MachineInfo(string Cpu, int Cores, string Os, string Runt
     }
 
     /// <summary>
-    /// The detector's own rule (Mtcnn.Inference.Simd, internal): <c>MTCNN_SIMD=scalar|256|512</c> when supported, else
-    /// the widest accelerated vector of 512 and 256 bits, else scalar.
+    /// The detector's own rule (Mtcnn.Inference.Simd, internal): <c>MTCNN_SIMD=scalar|128|256|512</c> when supported, else
+    /// the widest accelerated vector of 512, 256 and 128 bits, else scalar.
     /// </summary>
     private static string SimdInUse(bool v512, bool v256)
     {
@@ -31,9 +31,10 @@ internal sealed record MachineInfo(string Cpu, int Cores, string Os, string Runt
         return forced switch
         {
             "scalar" => "Scalar",
+            "128" when Vector128.IsHardwareAccelerated => "Vector128",
             "256" when v256 => "Vector256",
             "512" when v512 => "Vector512",
-            _ => v512 ? "Vector512" : v256 ? "Vector256" : "Scalar",
+            _ => v512 ? "Vector512" : v256 ? "Vector256" : Vector128.IsHardwareAccelerated ? "Vector128" : "Scalar",
         };
     }
 

@@ -25,6 +25,12 @@ internal unsafe interface IVectorOps<TVector>
     /// <summary><c>a * s + c</c>.</summary>
     static abstract TVector MultiplyAdd(TVector a, float s, TVector c);
 
+    /// <summary><c>a * b + c</c>, rounded once.</summary>
+    static abstract TVector FusedMultiplyAdd(TVector a, TVector b, TVector c);
+
+    /// <summary>The float at <paramref name="p"/> in every lane (one broadcast load).</summary>
+    static abstract TVector LoadBroadcast(float* p);
+
     /// <summary>PReLU: <c>max(x, 0) + slope * min(x, 0)</c>.</summary>
     static abstract TVector Prelu(TVector x, TVector slope);
 
@@ -51,6 +57,12 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, float s, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, Vector512.Create(s), c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FusedMultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadBroadcast(float* p) => Vector512.Create(*p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Prelu(Vector512<float> x, Vector512<float> slope) =>
@@ -81,6 +93,12 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> MultiplyAdd(Vector256<float> a, float s, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, Vector256.Create(s), c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FusedMultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadBroadcast(float* p) => Vector256.Create(*p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Prelu(Vector256<float> x, Vector256<float> slope) =>
         Vector256.FusedMultiplyAdd(Vector256.MinNative(x, Vector256<float>.Zero), slope, Vector256.MaxNative(x, Vector256<float>.Zero));
 
@@ -109,6 +127,12 @@ internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> MultiplyAdd(Vector128<float> a, float s, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, Vector128.Create(s), c);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> FusedMultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LoadBroadcast(float* p) => Vector128.Create(*p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Prelu(Vector128<float> x, Vector128<float> slope) =>
         Vector128.FusedMultiplyAdd(Vector128.MinNative(x, Vector128<float>.Zero), slope, Vector128.MaxNative(x, Vector128<float>.Zero));
 
@@ -135,6 +159,12 @@ internal readonly unsafe struct OpsScalar : IVectorOps<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAdd(float a, float s, float c) => MathF.FusedMultiplyAdd(a, s, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FusedMultiplyAdd(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LoadBroadcast(float* p) => *p;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Prelu(float x, float slope) => x < 0 ? x * slope : x;
