@@ -57,6 +57,26 @@ public sealed class SelfCheckTests : IDisposable
         Assert.Throws<ArgumentException>(() => SelfCheckFault.Parse("isa>NOPE"));
     }
 
+    [Fact]
+    public void Environment_SetEnvironmentVariable_does_not_reach_native_getenv()
+    {
+        // Why the ISA limit needs a child process: .NET's copy of the environment is not the C library's.
+        const string name = "MTCNN_SELF_CHECK_ENV_PROBE";
+        Environment.SetEnvironmentVariable(name, "1");
+        try
+        {
+            Assert.Equal("1", Environment.GetEnvironmentVariable(name));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Null(LibTorchNative.NativeEnvironmentVariable(name));
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+
     /// <summary>The fallback search starts from no ISA limit; where the environment needs one, those tests cannot run.</summary>
     private static void SkipUnderAnInheritedLimit() =>
         Skip.If(OneDnnIsa.Limit is not null, $"{OneDnnIsa.LimitVariable}={OneDnnIsa.Limit} is set for this run (libtorch needs it here), so the search from no limit cannot be exercised");
