@@ -46,6 +46,19 @@ dotnet build Mtcnn.slnx -c Release -nologo -v quiet
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# --- training self-check (issue 11): libtorch's oneDNN computes wrong convolutions on some CPUs (seen on AMD Zen 5).
+# `mtcnn-train check` compares libtorch with the core; when it fails it names the widest DNNL_MAX_CPU_ISA that passes,
+# which is exported for the whole test run (the training tests call libtorch in-process, so they need it set up front).
+if [ -z "${DNNL_MAX_CPU_ISA:-}" ]; then
+  check_out=$(dotnet src/Mtcnn.Training.Cli/bin/Release/net10.0/linux-x64/Mtcnn.Training.Cli.dll check 2>&1) || true
+  echo "$check_out" | sed 's/^/training self-check: /'
+  chosen=$(echo "$check_out" | sed -n 's/^would use: DNNL_MAX_CPU_ISA=\([A-Z0-9_]*\)$/\1/p')
+  if [ -n "$chosen" ]; then
+    export DNNL_MAX_CPU_ISA="$chosen"
+    echo "training self-check: running the tests with DNNL_MAX_CPU_ISA=$chosen"
+  fi
+fi
+# --- end of the training self-check block
 dotnet test Mtcnn.slnx -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || status=$?
 
 # The core suite once more with hardware intrinsics switched off, so the scalar fallbacks of every vector path run.

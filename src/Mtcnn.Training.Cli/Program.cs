@@ -18,6 +18,8 @@ internal static class Program
         {
             TrainCommand.Create(),
             TrainCascadeCommand.Create(),
+            SelfCheck.CreateCheck(),
+            SelfCheck.CreateProbe(),
         };
         try
         {
@@ -30,6 +32,12 @@ internal static class Program
                 }
 
                 return 2;
+            }
+
+            if (args.Length > 0 && args[0] is "train" or "train-cascade" && !args.Contains("--help") && !args.Contains("-h")
+                && SelfCheck.Ensure(args) is { } rerunCode)
+            {
+                return rerunCode;
             }
 
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
