@@ -53,12 +53,11 @@ summary() {
 }
 
 # 1. The core suite under emulation. By default the classes that prove the kernels: every kernel against its scalar
-#    twin and the golden vectors (Inference), the golden forward passes of the three networks, the image resampling,
-#    and the detector's cascade on photos (Cascade). The rest of the suite is architecture-independent (file formats,
-#    options, geometry) and runs on x64.
+#    twin and the golden vectors (Inference), the golden forward passes of the three networks and the image
+#    resampling (82 tests, about 26 s under qemu here, under load). The cascade on photos is proven by step 2; the
+#    full suite under qemu did not finish in 15 minutes (ReferenceDetectionTests alone runs for many minutes).
 filter=(-class 'Mtcnn.Tests.Inference.*' -class 'Mtcnn.Tests.Weights.GoldenForwardTests'
-  -class 'Mtcnn.Tests.Cascade.ResamplingTests' -class 'Mtcnn.Tests.Cascade.ReferenceDetectionTests'
-  -class 'Mtcnn.Tests.Cascade.FaceCropperTests')
+  -class 'Mtcnn.Tests.Cascade.ResamplingTests')
 [[ ${MTCNN_ARM64_FULL:-0} == 1 ]] && filter=()
 suite_log=$(mktemp)
 trap 'rm -f "$suite_log"' EXIT
