@@ -65,6 +65,51 @@ dotnet test Mtcnn.slnx -c Release --no-build -nologo "$@" 2>&1 | tee "$log" || s
 echo "== core tests with DOTNET_EnableHWIntrinsic=0 (scalar fallbacks)"
 DOTNET_EnableHWIntrinsic=0 dotnet test tests/Mtcnn.Tests -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=$?
 
+# ==== SIMD levels and ARM64 under emulation (docs/arm64.md) ====================================================
+# The core suite once per further kernel level this processor runs (the full run above used the widest; the run with
+# DOTNET_EnableHWIntrinsic=0 covers scalar), then the same suite published for linux-arm64 and run under qemu-user, and
+# `mtcnn detect` on the repository's photos under qemu compared with x64. MTCNN_TEST_ARM64=0 skips the emulated part.
+cpu_flags=$(grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || true)
+has_flag() { [[ " ${cpu_flags#*:} " == *" $1 "* ]]; }
+core_knows_level() { grep -q "\"$1\"" src/Mtcnn/Inference/SimdLevel.cs; }
+arch=$(uname -m)
+levels_supported=()
+for level in scalar 128 256 512; do
+  case $level in
+    scalar) ok=yes;;
+    128) if [[ $arch == x86_64 ]] || has_flag asimd; then ok=yes; else ok=no; fi;;
+    256) if [[ $arch == x86_64 ]] && has_flag avx2 && has_flag fma; then ok=yes; else ok=no; fi;;
+    512) if [[ $arch == x86_64 ]] && has_flag avx512f; then ok=yes; else ok=no; fi;;
+  esac
+  if [[ $ok == yes ]] && { [[ $level == scalar ]] || core_knows_level "$level"; }; then
+    levels_supported+=("$level")
+  elif [[ $ok == yes ]]; then
+    echo "== SIMD level $level: the processor has it, the core has no MTCNN_SIMD=$level yet; not run"
+  else
+    echo "== SIMD level $level: not supported by this processor; not run"
+  fi
+done
+widest=${levels_supported[-1]}
+for level in "${levels_supported[@]}"; do
+  if [[ $level == scalar ]]; then
+    echo "== SIMD level scalar: ran above with DOTNET_EnableHWIntrinsic=0"
+  elif [[ $level == "$widest" ]]; then
+    echo "== SIMD level $level: ran above (the default here, the widest this processor has)"
+  else
+    echo "== core tests with MTCNN_SIMD=$level"
+    MTCNN_SIMD=$level dotnet test tests/Mtcnn.Tests -c Release --no-build -nologo "$@" 2>&1 | tee -a "$log" || status=$?
+  fi
+done
+
+if [[ ${MTCNN_TEST_ARM64:-1} == 0 ]]; then
+  echo "== ARM64 emulated tests: skipped (MTCNN_TEST_ARM64=0)"
+elif [[ $arch != x86_64 ]]; then
+  echo "== ARM64 emulated tests: not run on $arch (the suite above already ran natively)"
+else
+  scripts/arm64-emulated.sh 2>&1 | tee -a "$log" || status=$?
+fi
+# ==== end of SIMD levels and ARM64 ================================================================================
+
 # Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 58, Skipped: 0, Total: 58, ...").
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
