@@ -58,6 +58,15 @@ internal static class UploadReader
     /// <summary>Room for multipart framing and small extra fields on top of the image limit.</summary>
     public const long MultipartOverheadBytes = 64 * 1024;
 
+    /// <summary>Most parts read before the image field; a form from the demo page has one.</summary>
+    public const int MaxParts = 100;
+
+    /// <summary>Most header lines in one part.</summary>
+    public const int MaxPartHeaders = 16;
+
+    /// <summary>Most bytes of one part's header block.</summary>
+    public const int MaxPartHeaderBytes = 16 * 1024;
+
     private const string DefaultName = "upload";
     private const int ChunkSize = 64 * 1024;
 
@@ -99,12 +108,29 @@ internal static class UploadReader
             throw new ApiException("the multipart/form-data content type has no valid boundary.");
         }
 
-        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
+        if (request.ContentLength == 0)
+        {
+            throw new ApiException("the multipart/form-data body is empty (0 bytes).");
+        }
+
+        var reader = new MultipartReader(boundary, request.Body)
+        {
+            BodyLengthLimit = null,
+            HeadersCountLimit = MaxPartHeaders,
+            HeadersLengthLimit = MaxPartHeaderBytes,
+        };
+        int parts = 0;
+        bool inImagePart = false;
         try
         {
             MultipartSection? section;
             while ((section = await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false)) is not null)
             {
+                if (++parts > MaxParts)
+                {
+                    throw new ApiException($"the multipart/form-data body has more than {MaxParts} parts before the field '{FieldName}'.");
+                }
+
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                     || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FieldName, StringComparison.Ordinal))
                 {
@@ -113,14 +139,33 @@ internal static class UploadReader
                 }
 
                 string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? string.Empty;
+                inImagePart = true;
                 // The request's length bounds the section's: a good first buffer size when the client declared it.
                 return await ReadAllAsync(section.Body, request.ContentLength, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (InvalidDataException e)
         {
-            // MultipartReader's complaint about a malformed body (bad boundary, header too long, unexpected end).
-            throw new ApiException($"malformed multipart/form-data body: {e.Message}", e);
+            // MultipartReader's complaint about a malformed body: a header line or block over the limits, a header
+            // line without a colon, more than the allowed number of headers.
+            string limits = $"at most {MaxPartHeaders} header lines and {MaxPartHeaderBytes} bytes of headers per part";
+            throw new ApiException(
+                parts == 0
+                    ? $"malformed multipart/form-data body: it does not start with the boundary '--{boundary}' its content type declares, or the first part's headers are malformed or too large ({e.Message.TrimEnd('.')}; {limits})."
+                    : $"malformed multipart/form-data body: the headers of part {parts + 1} are malformed or too large ({e.Message.TrimEnd('.')}; {limits}).",
+                e);
+        }
+        catch (IOException e) when (e is not BadHttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // MultipartReader's stream reports the body ending before the boundary it looks for as an IOException
+            // (Kestrel's own limits and framing errors are BadHttpRequestException, answered with their status).
+            throw new ApiException(
+                inImagePart
+                    ? $"malformed multipart/form-data body: the '{FieldName}' part ends before its closing boundary '--{boundary}' (truncated upload?)."
+                    : parts == 0
+                        ? $"malformed multipart/form-data body: no boundary '--{boundary}' found before the body ends (the body uses another boundary than its content type declares, or it is empty or truncated)."
+                        : $"malformed multipart/form-data body: it ends inside part {parts}, before the next boundary '--{boundary}' (truncated upload?).",
+                e);
         }
 
         throw new ApiException($"the multipart/form-data body has no field named '{FieldName}'.");
