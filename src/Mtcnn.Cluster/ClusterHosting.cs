@@ -69,7 +69,10 @@ public static class ClusterHosting
         ArgumentNullException.ThrowIfNull(processor);
         var redis = RedisOptions(settings.Redis);
         return new HostBuilder()
-            .ConfigureLogging(l => l.ClearProviders().AddProvider(new TextWriterLoggerProvider(log, settings.LogLevel)).SetMinimumLevel(settings.LogLevel))
+            .ConfigureLogging(l => l.ClearProviders().AddProvider(new TextWriterLoggerProvider(log, settings.LogLevel)).SetMinimumLevel(settings.LogLevel)
+                // Start-up notes about server GC and a watchdog that reports a busy machine as a possible deadlock.
+                .AddFilter("Orleans.Runtime.Silo", LogLevel.Error)
+                .AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error))
             .UseOrleans(silo =>
             {
                 silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
@@ -94,6 +97,26 @@ public static class ClusterHosting
                 silo.Services.AddHostedService<PartitionWorker>();
             })
             .Build();
+    }
+
+    /// <summary>
+    /// The message of a failure to reach Redis or the cluster, on one line and without StackExchange.Redis' connection
+    /// diagnostics dump.
+    /// </summary>
+    public static string Describe(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is RedisConnectionException or RedisTimeoutException)
+            {
+                return "Redis did not answer (" + (e is RedisTimeoutException ? "timed out" : "cannot connect") + ")";
+            }
+        }
+
+        string message = exception.Message.ReplaceLineEndings(" ");
+        int cut = message.IndexOf(" - Last Connection Exception", StringComparison.Ordinal);
+        return cut >= 0 ? message[..cut] : message;
     }
 
     /// <summary>A client host that finds the silos' gateways through Redis.</summary>

@@ -170,6 +170,32 @@ public sealed record JobStatus
     /// <summary>The leases' length in seconds.</summary>
     [Id(14)]
     public double LeaseSeconds { get; init; }
+
+    /// <summary>The latest re-grants (at most 100), oldest first.</summary>
+    [Id(15)]
+    public IReadOnlyList<RegrantEvent> RegrantEvents { get; init; } = [];
+}
+
+/// <summary>A partition handed out again after its lease expired or was released.</summary>
+[GenerateSerializer]
+[Immutable]
+public sealed record RegrantEvent
+{
+    /// <summary>The partition.</summary>
+    [Id(0)]
+    public int Partition { get; init; }
+
+    /// <summary>The worker that held it before.</summary>
+    [Id(1)]
+    public string PreviousWorker { get; init; } = "";
+
+    /// <summary>The worker it went to.</summary>
+    [Id(2)]
+    public string Worker { get; init; } = "";
+
+    /// <summary>When.</summary>
+    [Id(3)]
+    public DateTime Utc { get; init; }
 }
 
 /// <summary>The answer to <see cref="IJobGrain.Submit"/>.</summary>

@@ -72,19 +72,31 @@ public sealed class JobRecord
     [Id(15)]
     public DateTime? FinishedUtc { get; set; }
 
-    /// <summary>Re-grants of previously granted partitions (counted in memory, persisted with commits).</summary>
+    /// <summary>Re-grants of previously granted partitions.</summary>
     [Id(16)]
     public int Regrants { get; set; }
+
+    /// <summary>Grants per partition.</summary>
+    [Id(17)]
+    public int[] Grants { get; set; } = [];
+
+    /// <summary>The worker last granted each partition (null: never granted or released).</summary>
+    [Id(18)]
+    public string?[] Holders { get; set; } = [];
+
+    /// <summary>The latest re-grants (at most 100), oldest first.</summary>
+    [Id(19)]
+    public List<RegrantEvent> RegrantEvents { get; set; } = [];
 }
 
 /// <summary>The job grain; see <see cref="IJobGrain"/>.</summary>
 public sealed class JobGrain : Grain, IJobGrain
 {
     private const int MaxFailuresKept = 20;
+    private const int MaxRegrantEventsKept = 100;
     private readonly IPersistentState<JobRecord> state;
     private readonly Dictionary<int, Lease> leases = [];
-    private int[] grants = [];
-    private int cursor;
+    private int firstOpen;
 
     /// <summary>Creates the grain over its persisted record.</summary>
     public JobGrain([PersistentState("job", ClusterNames.Storage)] IPersistentState<JobRecord> state)
@@ -101,7 +113,18 @@ public sealed class JobGrain : Grain, IJobGrain
     /// <inheritdoc/>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        grants = new int[R.Committed.Length];
+        // A new activation (the silo that had this grain died, or it was idle): the leases were in memory, but who
+        // held each partition is persisted. Give those holders one lease length to renew, so that live workers keep
+        // their partitions and only a dead worker's partitions are handed out again.
+        var until = DateTime.UtcNow.AddSeconds(R.LeaseSeconds);
+        for (int p = 0; p < R.Holders.Length; p++)
+        {
+            if (R.Holders[p] is { } holder && !R.Committed[p])
+            {
+                leases[p] = new Lease(Guid.Empty, holder, until);
+            }
+        }
+
         return Task.CompletedTask;
     }
 
@@ -152,42 +175,55 @@ public sealed class JobGrain : Grain, IJobGrain
         R.MaxAttempts = spec.MaxAttempts;
         R.Committed = new bool[partitions];
         R.Attempts = new int[partitions];
+        R.Grants = new int[partitions];
+        R.Holders = new string?[partitions];
         R.State = JobState.Running;
         R.CreatedUtc = DateTime.UtcNow;
         R.Fingerprint = fingerprint;
-        grants = new int[partitions];
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IJobRegistryGrain>(0).Register(Name);
         return new SubmitResult { Outcome = SubmitOutcome.Created, Status = Snapshot() };
     }
 
     /// <inheritdoc/>
-    public Task<PartitionLease?> Acquire(string worker)
+    public async Task<PartitionLease?> Acquire(string worker)
     {
         if (R.State != JobState.Running)
         {
-            return Task.FromResult<PartitionLease?>(null);
+            return null;
         }
 
+        // The lowest open partition first: records complete in input order, and a partition whose lease expired
+        // (its silo died) is taken by the next worker that asks instead of waiting for the end of the job.
         var now = DateTime.UtcNow;
-        for (int k = 0; k < PartitionCount; k++)
+        while (firstOpen < PartitionCount && R.Committed[firstOpen])
         {
-            int p = (cursor + k) % PartitionCount;
+            firstOpen++;
+        }
+
+        for (int p = firstOpen; p < PartitionCount; p++)
+        {
             if (R.Committed[p] || (leases.TryGetValue(p, out var held) && held.ExpiresUtc > now))
             {
                 continue;
             }
 
-            cursor = (p + 1) % PartitionCount;
             var lease = new Lease(Guid.NewGuid(), worker, now.AddSeconds(R.LeaseSeconds));
             leases[p] = lease;
-            int previous = grants[p]++;
+            int previous = R.Grants[p]++;
             if (previous > 0)
             {
                 R.Regrants++;
+                R.RegrantEvents.Add(new RegrantEvent { Partition = p, PreviousWorker = R.Holders[p] ?? "", Worker = worker, Utc = now });
+                if (R.RegrantEvents.Count > MaxRegrantEventsKept)
+                {
+                    R.RegrantEvents.RemoveAt(0);
+                }
             }
 
-            return Task.FromResult<PartitionLease?>(new PartitionLease
+            R.Holders[p] = worker;
+            await state.WriteStateAsync();
+            return new PartitionLease
             {
                 Job = Name,
                 Partition = p,
@@ -197,10 +233,10 @@ public sealed class JobGrain : Grain, IJobGrain
                 ExpiresUtc = lease.ExpiresUtc,
                 LeaseSeconds = R.LeaseSeconds,
                 PreviousGrants = previous,
-            });
+            };
         }
 
-        return Task.FromResult<PartitionLease?>(null);
+        return null;
     }
 
     /// <inheritdoc/>
@@ -212,13 +248,15 @@ public sealed class JobGrain : Grain, IJobGrain
         }
 
         var now = DateTime.UtcNow;
-        if (leases.TryGetValue(partition, out var held) && held.Token != token && held.ExpiresUtc > now)
+        if (leases.TryGetValue(partition, out var held) && held.Token != token && held.ExpiresUtc > now
+            && !(held.Token == Guid.Empty && held.Worker == worker))
         {
             return Task.FromResult(false);
         }
 
         // Our lease, an expired one, or none (this activation is new after a silo died): the renewing worker keeps it.
         leases[partition] = new Lease(token, worker, now.AddSeconds(R.LeaseSeconds));
+        R.Holders[partition] = worker;
         return Task.FromResult(true);
     }
 
@@ -230,6 +268,7 @@ public sealed class JobGrain : Grain, IJobGrain
             leases.Remove(partition);
         }
 
+        // Holders[partition] stays: it is only a hint for a new activation, and a released partition is pending now.
         return Task.CompletedTask;
     }
 
@@ -401,6 +440,7 @@ public sealed class JobGrain : Grain, IJobGrain
             DuplicateCommits = R.DuplicateCommits,
             DuplicateInputs = R.DuplicateInputs,
             Failures = [.. R.Failures],
+            RegrantEvents = [.. R.RegrantEvents],
             CreatedUtc = R.CreatedUtc,
             FinishedUtc = R.FinishedUtc,
             LeaseSeconds = R.LeaseSeconds,

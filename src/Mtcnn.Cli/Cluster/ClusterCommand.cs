@@ -113,7 +113,7 @@ internal static class ClusterCommand
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new CliFailureException($"the silo could not join cluster '{settings.ClusterId}' through Redis {settings.Redis}: {CliApp.OneLine(e.Message)}", e);
+            throw new CliFailureException($"the silo could not join cluster '{settings.ClusterId}' through Redis {settings.Redis}: {CliApp.OneLine(ClusterHosting.Describe(e))}", e);
         }
 
         var silo = host.Services.GetRequiredService<ILocalSiloDetails>();
@@ -460,7 +460,7 @@ internal static class ClusterCommand
         {
             host.Dispose();
             _ = console;
-            throw new CliFailureException($"cannot reach cluster '{clusterId}' through Redis {redis} (is a silo running?): {CliApp.OneLine(e.Message)}", e);
+            throw new CliFailureException($"cannot reach cluster '{clusterId}' through Redis {redis} (is a silo running?): {CliApp.OneLine(ClusterHosting.Describe(e))}", e);
         }
     }
 
