@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Bench;
+using Mtcnn.Cli.Cluster;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Eval;
 using Mtcnn.Cli.PrepareData;
@@ -111,6 +112,7 @@ internal static class CliApp
             BenchCommand.Create(console),
             ServeCommand.Create(console),
             PrepareDataCommand.Create(console),
+            ClusterCommand.Create(console),
         };
         foreach (var entry in TrainForwarder.HelpEntries())
         {
@@ -126,6 +128,7 @@ internal static class CliApp
             "mtcnn weights info my-weights.safetensors",
             "mtcnn bench --sizes 640x480 --iterations 10",
             "mtcnn serve --urls http://127.0.0.1:5000",
+            "mtcnn cluster submit photos/ --redis 127.0.0.1:6379 --job photos --output out/ --wait",
             "mtcnn prepare-data --net pnet --landmarks trainImageList_80x80.txt --lines 1:9000 --output samples/");
         HelpExamples.Install(root);
         return root;

@@ -52,12 +52,20 @@ internal sealed class DetectPipeline
     public void Run(IReadOnlyList<InputItem> items, Action<ImageOutcome> emit, Action<int> waiting, CancellationToken cancellationToken = default) =>
         OrderedParallel.Run(items.Count, workers, (i, ct) => Process(items[i], ct), (_, outcome) => emit(outcome), waiting, 0, cancellationToken);
 
-    private ImageOutcome Process(InputItem item, CancellationToken cancellationToken)
+    /// <summary>Decodes, detects and optionally annotates one image, opened at <see cref="InputItem.Path"/>.</summary>
+    public ImageOutcome Process(InputItem item, CancellationToken cancellationToken) => Process(item, item.Path, cancellationToken);
+
+    /// <summary>
+    /// Decodes, detects and optionally annotates one image opened at <paramref name="openPath"/> and reported as
+    /// <see cref="InputItem.Path"/> (a cluster silo opens a relative input from the submitter's folder).
+    /// </summary>
+    public ImageOutcome Process(InputItem item, string openPath, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(item);
         LoadedImage image;
         try
         {
-            image = ImageLoader.Load(item.Path, loadOptions);
+            image = ImageLoader.Load(openPath, loadOptions);
         }
         catch (ImageLoadException e)
         {

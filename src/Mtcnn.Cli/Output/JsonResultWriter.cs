@@ -30,6 +30,18 @@ internal sealed class JsonResultWriter : ResultWriter
     public static string Quote(string value) =>
         "\"" + JsonEncodedText.Encode(value, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).Value + "\"";
 
+    /// <summary>
+    /// One image's JSON Lines record without the line break, exactly as format <c>jsonl</c> writes it (also the record
+    /// <c>mtcnn cluster</c> silos commit, so that a cluster job's detections.jsonl is byte-identical to <c>detect</c>'s).
+    /// </summary>
+    public static string FormatLine(ImageOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var sb = new StringBuilder(256);
+        AppendCompact(sb, outcome);
+        return sb.ToString();
+    }
+
     /// <inheritdoc/>
     public override void Begin()
     {
@@ -43,14 +55,13 @@ internal sealed class JsonResultWriter : ResultWriter
     /// <inheritdoc/>
     public override void Write(ImageOutcome outcome)
     {
-        var sb = new StringBuilder(256);
         if (lines)
         {
-            AppendCompact(sb, outcome);
-            Output.WriteLine(sb.ToString());
+            Output.WriteLine(FormatLine(outcome));
         }
         else
         {
+            var sb = new StringBuilder(256);
             sb.Append(first ? "\n" : ",\n");
             AppendIndented(sb, outcome);
             Output.Write(sb.ToString());

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Mtcnn.Cli.Cluster;
+
+/// <summary>
+/// What a cluster job's silos need to produce <c>detect</c>'s records: the detector options, the last stage, the
+/// weights (an absolute path every silo can read, or null for the embedded ones) and the decoding switch. Stored in the
+/// job as JSON (<see cref="Mtcnn.Cluster.JobSpec.Settings"/>); part of the job's identity on resubmission.
+/// </summary>
+internal sealed record ClusterJobSettings
+{
+    /// <summary>The task (<c>detect</c>).</summary>
+    public string Task { get; init; } = "detect";
+
+    /// <summary><see cref="DetectorOptions.MinFaceSize"/>.</summary>
+    public float MinFaceSize { get; init; }
+
+    /// <summary><see cref="DetectorOptions.ScaleFactor"/>.</summary>
+    public float ScaleFactor { get; init; }
+
+    /// <summary>P-Net, R-Net, O-Net thresholds.</summary>
+    public float[] Thresholds { get; init; } = [];
+
+    /// <summary>The four suppression overlaps.</summary>
+    public float[] NmsThresholds { get; init; } = [];
+
+    /// <summary><see cref="DetectorOptions.MaxFaces"/>.</summary>
+    public int MaxFaces { get; init; }
+
+    /// <summary><c>zero</c> or <c>clip</c>.</summary>
+    public string CropBorder { get; init; } = "zero";
+
+    /// <summary><c>pnet</c>, <c>rnet</c> or <c>onet</c>.</summary>
+    public string Stage { get; init; } = "onet";
+
+    /// <summary>The weight file (absolute), or null for the embedded weights.</summary>
+    public string? Weights { get; init; }
+
+    /// <summary>Detect in the decoded part of truncated images.</summary>
+    public bool AllowIncomplete { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+
+    /// <summary>The settings of detector options given on the command line.</summary>
+    public static ClusterJobSettings From(DetectorOptions o, string stage, string? weights, bool allowIncomplete)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        return new ClusterJobSettings
+        {
+            MinFaceSize = o.MinFaceSize,
+            ScaleFactor = o.ScaleFactor,
+            Thresholds = [o.PNetThreshold, o.RNetThreshold, o.ONetThreshold],
+            NmsThresholds = [o.PNetNmsThreshold, o.PyramidNmsThreshold, o.RNetNmsThreshold, o.ONetNmsThreshold],
+            MaxFaces = o.MaxFaces,
+            CropBorder = o.CropBorder == Mtcnn.CropBorder.Clip ? "clip" : "zero",
+            Stage = stage,
+            Weights = weights,
+            AllowIncomplete = allowIncomplete,
+        };
+    }
+
+    /// <summary>The JSON form.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads the JSON form.</summary>
+    /// <exception cref="InvalidOperationException">The text is not settings of this version.</exception>
+    public static ClusterJobSettings Parse(string json)
+    {
+        ClusterJobSettings? s;
+        try
+        {
+            s = JsonSerializer.Deserialize<ClusterJobSettings>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"unreadable job settings: {e.Message}", e);
+        }
+
+        if (s is null || s.Task != "detect" || s.Thresholds.Length != 3 || s.NmsThresholds.Length != 4)
+        {
+            throw new InvalidOperationException("unsupported job settings (a silo of another mtcnn version?)");
+        }
+
+        return s;
+    }
+
+    /// <summary>The detector options, one thread per image (a silo runs partitions side by side instead).</summary>
+    public DetectorOptions ToDetectorOptions() => new()
+    {
+        MinFaceSize = MinFaceSize,
+        ScaleFactor = ScaleFactor,
+        PNetThreshold = Thresholds[0],
+        RNetThreshold = Thresholds[1],
+        ONetThreshold = Thresholds[2],
+        PNetNmsThreshold = NmsThresholds[0],
+        PyramidNmsThreshold = NmsThresholds[1],
+        RNetNmsThreshold = NmsThresholds[2],
+        ONetNmsThreshold = NmsThresholds[3],
+        MaxFaces = MaxFaces,
+        CropBorder = CropBorder == "clip" ? Mtcnn.CropBorder.Clip : Mtcnn.CropBorder.ZeroPad,
+        LastStage = Stage switch
+        {
+            "pnet" => CascadeStage.PNet,
+            "rnet" => CascadeStage.RNet,
+            _ => CascadeStage.ONet,
+        },
+        MaxDegreeOfParallelism = 1,
+    };
+}
