@@ -106,7 +106,7 @@ internal static class ClusterCommand
 
     private static int RunSilo(SiloSettings settings, CliConsole console)
     {
-        using var host = ClusterHosting.BuildSilo(settings, new DetectPartitionProcessor(), console.Error);
+        using var host = ClusterHosting.BuildSilo(settings, new DetectPartitionProcessor(console), console.Error);
         try
         {
             host.StartAsync().GetAwaiter().GetResult();

@@ -15,6 +15,14 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
 {
     private readonly Dictionary<string, DetectPipeline> pipelines = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
+    private readonly CliConsole console;
+
+    /// <summary>Creates the processor; warnings (e.g. an unverifiable weight file) go to <paramref name="console"/>'s stderr.</summary>
+    public DetectPartitionProcessor(CliConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        this.console = console;
+    }
 
     /// <inheritdoc/>
     public IReadOnlyList<string> Process(string settings, string baseDirectory, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
@@ -47,7 +55,7 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
             MtcnnWeights? weights;
             try
             {
-                weights = WeightsFile.Load(s.Weights, "--weights");
+                weights = WeightsFile.Load(s.Weights, "--weights", console);
             }
             catch (Exception e) when (e is UsageException or CliFailureException)
             {
