@@ -441,6 +441,12 @@ internal static class ClusterCommand
             {
                 output.WriteLine($"  failure: {failure}");
             }
+
+            foreach (var e in j.RegrantEvents.TakeLast(10))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  re-leased: partition {e.Partition} from {(e.PreviousWorker.Length == 0 ? "?" : e.PreviousWorker)} to {e.Worker} at {e.Utc:yyyy-MM-ddTHH:mm:ss.fff}Z"));
+            }
         }
 
         output.Flush();

@@ -40,6 +40,15 @@ internal sealed record ClusterJobSettings
     /// <summary>Detect in the decoded part of truncated images.</summary>
     public bool AllowIncomplete { get; init; }
 
+    /// <summary><see cref="DetectorOptions.Rotations"/> as its flag value.</summary>
+    public int Rotations { get; init; } = (int)DetectionRotations.Rotate0;
+
+    /// <summary><see cref="DetectorOptions.RotationMergeIou"/>.</summary>
+    public float RotationMergeIou { get; init; } = 0.3f;
+
+    /// <summary><see cref="DetectorOptions.MaxImagePixels"/>.</summary>
+    public long MaxImagePixels { get; init; } = 100_000_000;
+
     private static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
 
     /// <summary>The settings of detector options given on the command line.</summary>
@@ -57,6 +66,9 @@ internal sealed record ClusterJobSettings
             Stage = stage,
             Weights = weights,
             AllowIncomplete = allowIncomplete,
+            Rotations = (int)o.Rotations,
+            RotationMergeIou = o.RotationMergeIou,
+            MaxImagePixels = o.MaxImagePixels,
         };
     }
 
@@ -105,6 +117,9 @@ internal sealed record ClusterJobSettings
             "rnet" => CascadeStage.RNet,
             _ => CascadeStage.ONet,
         },
+        Rotations = (DetectionRotations)Rotations,
+        RotationMergeIou = RotationMergeIou,
+        MaxImagePixels = MaxImagePixels,
         MaxDegreeOfParallelism = 1,
     };
 }
