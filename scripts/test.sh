@@ -110,6 +110,16 @@ else
 fi
 # ==== end of SIMD levels and ARM64 ================================================================================
 
+# ==== the Orleans cluster end to end (docs/cluster.md) ===========================================================
+# Redis and three silo processes on loopback, a 2,000-image job, one silo killed with SIGKILL a third of the way in;
+# the result must equal `mtcnn detect --format jsonl`. MTCNN_TEST_CLUSTER=0 skips it.
+if [[ ${MTCNN_TEST_CLUSTER:-1} == 0 ]]; then
+  echo "== cluster end-to-end test: skipped (MTCNN_TEST_CLUSTER=0)"
+else
+  echo "== cluster end-to-end test (scripts/cluster-e2e.sh)"
+  scripts/cluster-e2e.sh 2>&1 | tee -a "$log" || status=$?
+fi
+
 # Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 58, Skipped: 0, Total: 58, ...").
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')

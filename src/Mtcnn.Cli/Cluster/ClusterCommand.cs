@@ -156,6 +156,7 @@ internal static class ClusterCommand
         var partitionSize = OptionFactory.Int("--partition-size", 25, "Images per partition, the unit of leasing, retry and commit [1, 100000].");
         var leaseSeconds = OptionFactory.Float("--lease-seconds", 10, "Seconds a silo's lease on a partition lasts without renewal; a dead silo's partitions run elsewhere after this [0.5, 3600].");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines (errors and the summary are still shown)." };
+        var progressSeconds = OptionFactory.Float("--progress-seconds", 5, "With --wait and stderr not a terminal: seconds between progress lines [0.5, 3600].");
         var command = new Command("submit",
             "Submit (or resume) a job: the inputs are split into partitions that live silos lease, detect and commit. "
             + "With --wait, shows progress and writes DIR/detections.jsonl as 'mtcnn detect --format jsonl' would.")
@@ -173,6 +174,7 @@ internal static class ClusterCommand
         command.Options.Add(partitionSize);
         command.Options.Add(leaseSeconds);
         command.Options.Add(quiet);
+        command.Options.Add(progressSeconds);
         command.With(
             "mtcnn cluster submit photos/ --recursive --redis 127.0.0.1:6379 --job photos --output out/ --wait",
             "find /mnt/share -name '*.jpg' | mtcnn cluster submit - --redis 10.0.0.5:6379 --job archive --min-face-size 40");
@@ -192,6 +194,12 @@ internal static class ClusterCommand
                 throw new UsageException($"--lease-seconds: must be in [0.5, 3600], got {lease.ToString(CultureInfo.InvariantCulture)} (see 'mtcnn cluster submit --help')");
             }
 
+            float every = pr.GetValue(progressSeconds);
+            if (!(every >= 0.5f && every <= 3600f))
+            {
+                throw new UsageException($"--progress-seconds: must be in [0.5, 3600], got {every.ToString(CultureInfo.InvariantCulture)} (see 'mtcnn cluster submit --help')");
+            }
+
             string? dir = pr.GetValue(output);
             bool waitForIt = pr.GetValue(wait);
             if (waitForIt && dir is null)
@@ -204,7 +212,7 @@ internal static class ClusterCommand
             var settings = ClusterJobSettings.From(options, pr.GetValue(stage)!, weights, pr.GetValue(allowIncomplete));
             var submit = new SubmitSettings(
                 pr.GetValue(inputs)!, pr.GetValue(recursive), RedisText(pr.GetValue(redis)!), pr.GetValue(clusterId)!, JobName(pr.GetValue(job)!),
-                dir, settings, size, lease, waitForIt, pr.GetValue(quiet));
+                dir, settings, size, lease, waitForIt, pr.GetValue(quiet), every);
             return Submit(submit, console);
         });
         return command;
@@ -254,7 +262,7 @@ internal static class ClusterCommand
             return ExitCodes.Success;
         }
 
-        var status = WaitForEnd(client, jobGrain, result.Status, s.Quiet, console);
+        var status = WaitForEnd(client, jobGrain, result.Status, s.Quiet, TimeSpan.FromSeconds(s.ProgressSeconds), console);
         if (status.State == JobState.Failed)
         {
             throw new CliFailureException($"job '{s.Job}' failed: {(status.Failures.Count > 0 ? status.Failures[^1] : "no reason recorded")}");
@@ -271,7 +279,7 @@ internal static class ClusterCommand
         return failed > 0 ? ExitCodes.Failure : ExitCodes.Success;
     }
 
-    private static JobStatus WaitForEnd(IClusterClient client, IJobGrain job, JobStatus status, bool quiet, CliConsole console)
+    private static JobStatus WaitForEnd(IClusterClient client, IJobGrain job, JobStatus status, bool quiet, TimeSpan every, CliConsole console)
     {
         var management = client.GetGrain<IManagementGrain>(0);
         var clock = Stopwatch.StartNew();
@@ -282,7 +290,7 @@ internal static class ClusterCommand
         var nextLine = TimeSpan.Zero;
         while (status.State == JobState.Running)
         {
-            Thread.Sleep(500);
+            Thread.Sleep(Math.Min(500, (int)every.TotalMilliseconds));
             try
             {
                 status = job.GetStatus().GetAwaiter().GetResult();
@@ -317,7 +325,7 @@ internal static class ClusterCommand
                 else
                 {
                     console.WriteErrorLine(line);
-                    nextLine = clock.Elapsed + TimeSpan.FromSeconds(5);
+                    nextLine = clock.Elapsed + every;
                 }
             }
         }
@@ -500,5 +508,5 @@ internal static class ClusterCommand
 
     private sealed record SubmitSettings(
         string[] Inputs, bool Recursive, string Redis, string ClusterId, string Job, string? Output, ClusterJobSettings Settings,
-        int PartitionSize, double LeaseSeconds, bool Wait, bool Quiet);
+        int PartitionSize, double LeaseSeconds, bool Wait, bool Quiet, double ProgressSeconds);
 }

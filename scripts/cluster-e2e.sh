@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# End-to-end test of `mtcnn cluster` (docs/cluster.md), run by scripts/test.sh: starts redis-server on a free loopback
+# port (installing Debian's package when missing) and three silo processes, submits a job of 2,000+ images (copies of
+# the repository's photos, plus ../shared's photos when present, plus corrupt files), kill -9s one silo when about a
+# third is done, and checks that the job completes with every input exactly once and detections.jsonl byte-identical
+# to `mtcnn detect --format jsonl` on the same inputs. Every process it starts it stops by PID.
+# Prints a summary line in the format of dotnet test's, one "test" per check.
+# Environment: MTCNN_CLUSTER_IMAGES (default 2000), MTCNN_CLUSTER_KEEP=1 keeps the work folder.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+cli="$repo/src/Mtcnn.Cli/bin/Release/net10.0/linux-x64/Mtcnn.Cli.dll"
+images=${MTCNN_CLUSTER_IMAGES:-2000}
+deadline_s=420
+started=$(date +%s)
+
+pids=()
+work=$(mktemp -d /tmp/mtcnn-cluster-e2e.XXXXXX)
+cleanup() {
+  # Newest first: submit, the silos (SIGTERM: they leave the cluster gracefully), then Redis; SIGKILL after 10 s.
+  local reversed=()
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do reversed+=("${pids[$i]}"); done
+  for pid in "${reversed[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${reversed[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  if [[ ${MTCNN_CLUSTER_KEEP:-0} == 1 ]]; then echo "cluster e2e: kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+check() { # check NAME COMMAND...: one test
+  if "${@:2}"; then passed=$((passed + 1)); echo "cluster e2e: PASS $1"; else failed=$((failed + 1)); echo "cluster e2e: FAIL $1"; fi
+}
+summary() {
+  local total=$((passed + failed)) word=Passed
+  ((failed)) && word=Failed
+  echo "$word!  - Failed: $failed, Passed: $passed, Skipped: 0, Total: $total, Duration: $(( $(date +%s) - started )) s - cluster-e2e"
+}
+give_up() { echo "cluster e2e: $1" >&2; failed=$((failed + 1)); summary; exit 1; }
+
+[[ -f $cli ]] || give_up "the CLI is not built ($cli); run 'dotnet build Mtcnn.slnx -c Release' first"
+if ! command -v redis-server >/dev/null; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing redis-server ..." >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || give_up "cannot install redis-server"
+  else
+    give_up "redis-server is missing (run as root to install Debian's package)"
+  fi
+fi
+
+# Free loopback ports, chosen by the kernel.
+read -r -a ports < <(python3 - <<'PY'
+import socket
+socks = []
+for _ in range(7):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+)
+redis_port=${ports[0]}
+
+# The inputs: copies of the photos, and a few corrupt files among them.
+inputs="$work/inputs"
+mkdir -p "$inputs"
+sources=("$repo/samples/astronaut.png" "$repo/tests/fixtures/grace_hopper_512x512.jpg")
+if [[ -d ../shared/data/images ]]; then
+  for f in ../shared/data/images/2007_007763.jpg ../shared/data/images/2008_001009.jpg ../shared/data/images/2008_002079.jpg ../shared/data/images/dogs.jpg; do
+    [[ -f $f ]] && sources+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")")
+  done
+fi
+for ((i = 0; i < images; i++)); do
+  src=${sources[$((i % ${#sources[@]}))]}
+  cp "$src" "$(printf '%s/img%05d.%s' "$inputs" "$i" "${src##*.}")"
+done
+head -c 3000 "$repo/tests/fixtures/grace_hopper_512x512.jpg" > "$inputs/img00100-truncated.jpg"
+echo "not an image" > "$inputs/img00777-text.jpg"
+: > "$inputs/img01500-empty.png"
+head -c 4096 /dev/urandom > "$inputs/img01999-noise.png"
+total=$(find "$inputs" -type f | wc -l)
+echo "cluster e2e: $total inputs ($images copies of ${#sources[@]} photos, 4 corrupt) in $work"
+
+options=(--min-face-size 24)
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --protected-mode no > "$work/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG || give_up "redis-server did not start (see $work/redis.log)"
+redis="127.0.0.1:$redis_port"
+cluster_id="e2e-$$"
+
+silo_pids=()
+for s in 0 1 2; do
+  dotnet "$cli" cluster silo --redis "$redis" --cluster-id "$cluster_id" --silo-port "${ports[$((1 + 2 * s))]}" \
+    --gateway-port "${ports[$((2 + 2 * s))]}" --threads 1 > "$work/silo$s.log" 2>&1 &
+  pids+=($!)
+  silo_pids+=($!)
+done
+for _ in $(seq 600); do
+  joined=$(grep -l "joined cluster" "$work"/silo*.log 2>/dev/null | wc -l)
+  ((joined == 3)) && break
+  sleep 0.1
+done
+((joined == 3)) || { tail -n 5 "$work"/silo*.log; give_up "only $joined of 3 silos joined"; }
+echo "cluster e2e: 3 silos joined cluster $cluster_id on Redis $redis"
+
+out="$work/out"
+(cd "$work" && exec dotnet "$cli" cluster submit inputs --redis "$redis" --cluster-id "$cluster_id" --job e2e --output "$out" \
+  --wait --partition-size 20 --lease-seconds 3 --progress-seconds 0.5 "${options[@]}") > "$work/submit.out" 2> "$work/submit.log" &
+submit_pid=$!
+pids+=($submit_pid)
+
+# Kill one silo with SIGKILL once about a third of the images are committed.
+killed_at="" done_at_kill=0
+while kill -0 "$submit_pid" 2>/dev/null; do
+  (( $(date +%s) - started > deadline_s )) && break
+  done_now=$(sed -n 's/^mtcnn: \([0-9]*\)\/[0-9]* images.*/\1/p' "$work/submit.log" | tail -n 1)
+  if [[ -z $killed_at && -n $done_now ]] && (( done_now * 3 >= total )); then
+    kill -9 "${silo_pids[0]}"
+    wait "${silo_pids[0]}" 2>/dev/null
+    killed_at=$(date +%s.%N)
+    done_at_kill=$done_now
+    echo "cluster e2e: kill -9 silo 0 (pid ${silo_pids[0]}) at $done_now/$total images"
+  fi
+  sleep 0.2
+done
+if kill -0 "$submit_pid" 2>/dev/null; then
+  tail -n 5 "$work/submit.log"
+  give_up "the job did not finish within ${deadline_s} s"
+fi
+wait "$submit_pid"
+submit_rc=$?
+echo "cluster e2e: submit exited $submit_rc: $(tail -n 1 "$work/submit.log")"
+status_out=$(dotnet "$cli" cluster status --redis "$redis" --cluster-id "$cluster_id" --job e2e 2>&1)
+echo "$status_out" | sed 's/^/cluster e2e: status: /'
+
+# The single-machine reference: mtcnn detect on the same inputs and options (exit code 1: some images failed).
+(cd "$work" && dotnet "$cli" detect inputs --format jsonl --threads 2 --quiet "${options[@]}") > "$work/detect.jsonl" 2> "$work/detect.log"
+
+check "a silo was killed mid-job (at ${done_at_kill}/${total})" test -n "$killed_at" -a "$done_at_kill" -lt "$total"
+check "submit reports the 4 corrupt images as failed (exit 1)" test "$submit_rc" -eq 1
+check "detections.jsonl has one line per input" test "$(wc -l < "$out/detections.jsonl" 2>/dev/null || echo 0)" -eq "$total"
+check "every input exactly once, in input order" python3 - "$out/detections.jsonl" "$inputs" <<'PY'
+import json, os, sys
+got = [json.loads(line)["image"] for line in open(sys.argv[1], encoding="utf-8")]
+want = sorted("inputs/" + n for n in os.listdir(sys.argv[2]))
+sys.exit(0 if got == want else 1)
+PY
+check "4 error records" test "$(grep -c '"error"' "$out/detections.jsonl" 2>/dev/null)" -eq 4
+check "byte-identical to mtcnn detect --format jsonl" cmp -s "$out/detections.jsonl" "$work/detect.jsonl"
+check "the killed silo's partitions were leased again" grep -q "re-leased: partition" <<<"$status_out"
+check "status shows the job completed" grep -q "job 'e2e': completed, $total/$total images" <<<"$status_out"
+
+# Recovery: from the kill to the first re-lease of one of its partitions.
+if [[ -n $killed_at ]]; then
+  first_relet=$(sed -n 's/.*re-leased: partition [0-9]* from .* to .* at \(.*\)Z$/\1/p' <<<"$status_out" | head -n 1)
+  if [[ -n $first_relet ]]; then
+    echo "cluster e2e: first re-lease $(python3 -c "import datetime,sys; k=float(sys.argv[1]); r=datetime.datetime.fromisoformat(sys.argv[2]).replace(tzinfo=datetime.timezone.utc).timestamp(); print(f'{r-k:.2f}')" "$killed_at" "$first_relet") s after the kill"
+  fi
+fi
+summary
+((failed == 0))
