@@ -58,7 +58,7 @@ fi
 read -r -a ports < <(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(7):
+for _ in range(8):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
@@ -163,5 +163,35 @@ if [[ -n $killed_at ]]; then
     echo "cluster e2e: first re-lease $(python3 -c "import datetime,sys; k=float(sys.argv[1]); r=datetime.datetime.fromisoformat(sys.argv[2]).replace(tzinfo=datetime.timezone.utc).timestamp(); print(f'{r-k:.2f}')" "$killed_at" "$first_relet") s after the kill"
   fi
 fi
+# A second job on the two silos left: the align task over a folder and http:// URLs (one answering 404), against
+# `mtcnn align` and `mtcnn detect` on the same list.
+web="$work/web"
+mkdir -p "$web" "$work/alignin"
+cp "$repo/tests/fixtures/grace_hopper_512x512.jpg" "$web/hopper.jpg"
+cp "$repo/samples/astronaut.png" "$web/astronaut.png"
+for ((i = 0; i < 24; i++)); do
+  src=${sources[$((i % ${#sources[@]}))]}
+  cp "$src" "$(printf '%s/alignin/a%03d.%s' "$work" "$i" "${src##*.}")"
+done
+echo "not an image" > "$work/alignin/a005-text.jpg"
+web_port=${ports[7]}
+python3 -m http.server "$web_port" --bind 127.0.0.1 --directory "$web" > "$work/web.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1])" "http://127.0.0.1:$web_port/hopper.jpg" 2>/dev/null && break; sleep 0.1; done
+list=$(printf '%s\n' alignin "http://127.0.0.1:$web_port/hopper.jpg" "http://127.0.0.1:$web_port/astronaut.png" "http://127.0.0.1:$web_port/missing.jpg")
+align_total=$(( $(find "$work/alignin" -type f | wc -l) + 3 ))
+(cd "$work" && timeout 180 dotnet "$cli" cluster submit - --task align --redis "$redis" --cluster-id "$cluster_id" --job e2e-align --output "$work/aout" \
+  --wait --partition-size 5 --lease-seconds 3 --progress-seconds 2 "${options[@]}" <<<"$list") > "$work/align-submit.out" 2> "$work/align-submit.log"
+align_rc=$?
+echo "cluster e2e: align submit exited $align_rc: $(tail -n 1 "$work/align-submit.log")"
+(cd "$work" && dotnet "$cli" align - --output "$work/aref/crops" --threads 2 --quiet "${options[@]}" <<<"$list") > /dev/null 2> "$work/align-ref.log"
+(cd "$work" && dotnet "$cli" detect - --format jsonl --threads 2 --quiet "${options[@]}" <<<"$list") > "$work/align-detect.jsonl" 2> /dev/null
+check "align job: submit reports the corrupt file and the 404 as failed (exit 1)" test "$align_rc" -eq 1
+check "align job: detections.jsonl has one line per input ($align_total)" test "$(wc -l < "$work/aout/detections.jsonl" 2>/dev/null || echo 0)" -eq "$align_total"
+check "align job: detections.jsonl byte-identical to mtcnn detect (URLs included)" cmp -s "$work/aout/detections.jsonl" "$work/align-detect.jsonl"
+check "align job: the 404 URL is an error record naming HTTP 404" grep -q '"image": "http://127.0.0.1:'"$web_port"'/missing.jpg", "error": "the server answered HTTP 404' "$work/aout/detections.jsonl"
+check "align job: crops/align.jsonl byte-identical to mtcnn align's" cmp -s "$work/aout/crops/align.jsonl" "$work/aref/crops/align.jsonl"
+check "align job: the same crop files, pixel for pixel" diff -r -q "$work/aout/crops" "$work/aref/crops"
+check "align job: URL inputs gave crops" test -f "$work/aout/crops/hopper_0.png" -a -f "$work/aout/crops/astronaut_0.png"
 summary
 ((failed == 0))

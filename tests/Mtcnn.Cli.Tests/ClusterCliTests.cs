@@ -65,6 +65,28 @@ public sealed class ClusterCliTests
     }
 
     [Fact]
+    public void Align_settings_round_trip_through_json()
+    {
+        var aligner = new Mtcnn.Alignment.FaceAlignerOptions
+        {
+            Template = Mtcnn.Alignment.AlignmentTemplate.ArcFace112x96,
+            OutputWidth = 120,
+            OutputHeight = 140,
+            Margin = 0.25,
+            Border = Mtcnn.Alignment.AlignmentBorder.Replicate,
+        };
+        var settings = ClusterJobSettings.From(DetectorOptions.Default, "onet", null, allowIncomplete: false).WithAlign(aligner, largest: true, "/share/out/crops");
+
+        var back = ClusterJobSettings.Parse(settings.ToJson());
+
+        Assert.Equal("align", back.Task);
+        Assert.True(back.Largest);
+        Assert.Equal("/share/out/crops", back.CropsDirectory);
+        Assert.Equal(aligner.Validate(), back.ToAlignerOptions());
+        Assert.Throws<InvalidOperationException>(() => ClusterJobSettings.Parse(settings.ToJson().Replace("/share/out/crops", "", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Settings_of_another_version_are_refused_with_a_message()
     {
         var e = Assert.Throws<InvalidOperationException>(() => ClusterJobSettings.Parse("{\"Task\":\"paint\",\"Thresholds\":[1,2,3],\"NmsThresholds\":[1,2,3,4]}"));
@@ -78,6 +100,11 @@ public sealed class ClusterCliTests
     [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--wait")]
     [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--partition-size", "0")]
     [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--lease-seconds", "0.1")]
+    [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--task", "align")]
+    [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--task", "align", "--output", "o", "--stage", "rnet")]
+    [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--task", "align", "--output", "o", "--margin", "-1")]
+    [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--task", "align", "--output", "o", "--size", "3")]
+    [InlineData("submit", "samples", "--redis", "127.0.0.1:6379", "--job", "j", "--task", "paint")]
     [InlineData("silo", "--redis", "127.0.0.1:6379", "--silo-port", "70000")]
     [InlineData("silo", "--redis", "127.0.0.1:6379", "--address", "not-an-ip")]
     [InlineData("silo", "--redis", "127.0.0.1:6379", "--threads", "-1")]

@@ -18,9 +18,6 @@ internal static class AlignCommand
     /// <summary>The record file written into the output folder.</summary>
     public const string RecordFile = "align.jsonl";
 
-    private static readonly string[] Templates = ["arcface112", "arcface112x96"];
-    private static readonly string[] BorderModes = ["constant", "replicate"];
-
     /// <summary>Builds the command.</summary>
     public static Command Create(CliConsole console)
     {
@@ -46,26 +43,21 @@ internal static class AlignCommand
             Required = true,
         };
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
-        var largest = new Option<bool>("--largest") { Description = "Align only the largest face (by box area) of each image." };
-        var template = OptionFactory.Choice("--template", "arcface112", Templates,
-            "Landmark template: arcface112 (112x112, the ArcFace/InsightFace standard) or arcface112x96 (96 wide, 112 high).");
-        var size = new Option<CropSize?>("--size")
-        {
-            Description = "Crop size: N (N pixels high, width in the template's proportion) or WxH; default: the template's size. Each side in [8, 4096].",
-            HelpName = "N|WxH",
-            CustomParser = r => ParseSize(r),
-        };
-        var margin = OptionFactory.Float("--margin", 0f,
-            "Context around the face as a fraction of the template frame on each side: the template shrinks by 1/(1+2*margin) about the centre [0, 10].");
-        var border = OptionFactory.Choice("--border", "constant", BorderModes, "Outside the image: constant (black) or replicate (the edge pixel).");
+        var align = new AlignOptionSet();
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines, warnings or summary on stderr (errors are still shown)." };
 
         var command = new Command("align",
             "Detect faces and write aligned crops (similarity transform of the five landmarks onto a template, bilinear) as PNG, "
             + $"with one JSON Lines record per face on stdout and in DIR/{RecordFile}. Exit code 0: every image read, 1: some image failed, 2: usage error.")
         {
-            inputs, output, recursive, largest, template, size, margin, border, quiet,
+            inputs, output, recursive,
         };
+        foreach (var option in align.All)
+        {
+            command.Options.Add(option);
+        }
+
+        command.Options.Add(quiet);
         var detector = DetectorArguments.AddTo(command);
         command.With(
             "mtcnn align photos/ --recursive --output crops/",
@@ -76,58 +68,11 @@ internal static class AlignCommand
         command.SetAction(pr =>
         {
             var options = detector.Build(pr, DetectorOptions.Default, "align");
-            var alignTemplate = pr.GetValue(template) == "arcface112x96" ? AlignmentTemplate.ArcFace112x96 : AlignmentTemplate.ArcFace112;
-            var crop = pr.GetValue(size);
-            int height = crop?.Height ?? alignTemplate.Height;
-            int width = crop is null ? alignTemplate.Width : crop.Width > 0 ? crop.Width : Math.Max(1, (int)Math.Round(crop.Height * (double)alignTemplate.Width / alignTemplate.Height));
-            FaceAlignerOptions alignOptions;
-            try
-            {
-                alignOptions = new FaceAlignerOptions
-                {
-                    Template = alignTemplate,
-                    OutputWidth = width,
-                    OutputHeight = height,
-                    Margin = pr.GetValue(margin),
-                    Border = pr.GetValue(border) == "replicate" ? AlignmentBorder.Replicate : AlignmentBorder.Constant,
-                }.Validate();
-            }
-            catch (ArgumentOutOfRangeException e)
-            {
-                string name = e.ParamName == nameof(FaceAlignerOptions.Margin) ? "--margin" : "--size";
-                string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
-                throw new UsageException($"{name}: {CliApp.OneLine(FirstSentence(e))}, got {got} (see 'mtcnn align --help')", e);
-            }
-
-            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), pr.GetValue(largest), pr.GetValue(output)!, pr.GetValue(quiet), options, alignOptions);
+            var (alignOptions, largestOnly) = align.Build(pr, "align");
+            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), largestOnly, pr.GetValue(output)!, pr.GetValue(quiet), options, alignOptions);
             return Execute(settings, detector.LoadWeights(pr, console), console);
         });
         return command;
-    }
-
-    private static CropSize? ParseSize(System.CommandLine.Parsing.ArgumentResult r)
-    {
-        if (r.Tokens.Count == 0)
-        {
-            return null;
-        }
-
-        string text = r.Tokens[0].Value;
-        string[] parts = text.Split('x', 'X');
-        var sides = new int[parts.Length];
-        bool ok = parts.Length is 1 or 2;
-        for (int i = 0; ok && i < parts.Length; i++)
-        {
-            ok = int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sides[i]) && sides[i] is >= 8 and <= 4096;
-        }
-
-        if (!ok)
-        {
-            r.AddError($"--size: expected N or WxH like 112 or 96x112, each side in [8, 4096], got '{text}'");
-            return null;
-        }
-
-        return parts.Length == 1 ? new CropSize(0, sides[0]) : new CropSize(sides[0], sides[1]);
     }
 
     private static int Execute(AlignSettings s, MtcnnWeights? weights, CliConsole console)
@@ -224,7 +169,7 @@ internal static class AlignCommand
         LoadedImage image;
         try
         {
-            image = ImageLoader.Load(item.Path);
+            image = ImageInput.Load(item.Path, item.Path, ImageLoadOptions.Default);
         }
         catch (ImageLoadException e)
         {
@@ -243,12 +188,25 @@ internal static class AlignCommand
             return AlignOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
         }
 
+        return AlignFaces(item, image.Image, found, aligner, s.Largest, s.Output);
+    }
+
+    /// <summary>
+    /// Aligns the faces found in one image (all, or only the largest), writes each crop as a PNG under
+    /// <paramref name="outputDirectory"/> (named after <see cref="InputItem.OutputName"/> plus <c>_FACE</c>), and returns one
+    /// record per crop in <c>mtcnn align</c>'s format; a crop that cannot be written fails the image.
+    /// </summary>
+    internal static AlignOutcome AlignFaces(InputItem item, ImageData image, IReadOnlyList<Face> found, FaceAligner aligner, bool largest, string outputDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(found);
+        ArgumentNullException.ThrowIfNull(aligner);
         if (found.Count == 0)
         {
             return new AlignOutcome(item.Path, null, [], ["no face found"]);
         }
 
-        IEnumerable<int> chosen = s.Largest
+        IEnumerable<int> chosen = largest
             ? [Enumerable.Range(0, found.Count).MaxBy(i => found[i].Box.Area)]
             : Enumerable.Range(0, found.Count);
         string stem = Path.ChangeExtension(item.OutputName, null);
@@ -260,7 +218,7 @@ internal static class AlignCommand
             AlignedFace aligned;
             try
             {
-                aligned = aligner.Align(image.Image, face);
+                aligned = aligner.Align(image, face);
             }
             catch (AlignmentException e)
             {
@@ -269,7 +227,7 @@ internal static class AlignCommand
             }
 
             string cropName = string.Create(CultureInfo.InvariantCulture, $"{stem}_{index}.png");
-            string cropPath = Path.Combine(s.Output, cropName);
+            string cropPath = Path.Combine(outputDirectory, cropName);
             try
             {
                 string? folder = Path.GetDirectoryName(cropPath);
@@ -285,7 +243,7 @@ internal static class AlignCommand
                 return AlignOutcome.Failure(item.Path, $"cannot write the crop '{cropPath}': {CliApp.OneLine(e.Message)}");
             }
 
-            records.Add(Record(item.Path, index, cropName, face, aligned, s.Aligner.Template.Name));
+            records.Add(Record(item.Path, index, cropName, face, aligned, aligner.Options.Template.Name));
         }
 
         return new AlignOutcome(item.Path, null, records, warnings);
@@ -338,13 +296,11 @@ internal static class AlignCommand
         return (at >= 0 ? message[..at] : message).TrimEnd('.');
     }
 
-    /// <summary>A requested crop size; <see cref="Width"/> 0 means "from the template's proportion".</summary>
-    private sealed record CropSize(int Width, int Height);
-
     private sealed record AlignSettings(
         string[] Inputs, bool Recursive, bool Largest, string Output, bool Quiet, DetectorOptions Detector, FaceAlignerOptions Aligner);
 
-    private sealed record AlignOutcome(string Path, string? Error, IReadOnlyList<string> Records, IReadOnlyList<string> Warnings)
+    /// <summary>One image's crop records, or its error; warnings for faces that could not be aligned.</summary>
+    internal sealed record AlignOutcome(string Path, string? Error, IReadOnlyList<string> Records, IReadOnlyList<string> Warnings)
     {
         public static AlignOutcome Failure(string path, string error) => new(path, error, [], []);
     }

@@ -7,6 +7,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cluster;
 using Orleans;
@@ -22,8 +23,11 @@ namespace Mtcnn.Cli.Cluster;
 /// </summary>
 internal static class ClusterCommand
 {
+    /// <summary>The subfolder of <c>--output</c> the align task's crops go to.</summary>
+    public const string CropsFolder = "crops";
+
     private static readonly string[] Stages = ["pnet", "rnet", "onet"];
-    private static readonly string[] Tasks = ["detect"];
+    private static readonly string[] Tasks = ["detect", "align"];
 
     /// <summary>Builds the command and its verbs.</summary>
     public static Command Create(CliConsole console)
@@ -141,10 +145,13 @@ internal static class ClusterCommand
         };
         var output = new Option<string>("--output", "-o")
         {
-            Description = "Folder for detections.jsonl (written with --wait when the job completes).",
+            Description = "Folder for detections.jsonl (written with --wait when the job completes) and, with --task align, the crops under DIR/crops/ "
+                + "(must be on storage every silo can write).",
             HelpName = "dir",
         };
-        var task = OptionFactory.Choice("--task", "detect", Tasks, "What to run on each image.");
+        var task = OptionFactory.Choice("--task", "detect", Tasks,
+            "What to run on each image: detect, or align (detect, then write aligned crops and DIR/crops/align.jsonl as 'mtcnn align --output DIR/crops' would).");
+        var align = new AlignOptionSet();
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
         var detector = new DetectorOptionSet("Not used by submit: each silo's --threads sets its parallelism.");
         var stage = OptionFactory.Choice("--stage", "onet", Stages, "Last cascade stage to run (as in detect).");
@@ -168,6 +175,11 @@ internal static class ClusterCommand
             command.Options.Add(option);
         }
 
+        foreach (var option in align.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.Options.Add(stage);
         command.Options.Add(allowIncomplete);
         command.Options.Add(wait);
@@ -177,7 +189,8 @@ internal static class ClusterCommand
         command.Options.Add(progressSeconds);
         command.With(
             "mtcnn cluster submit photos/ --recursive --redis 127.0.0.1:6379 --job photos --output out/ --wait",
-            "find /mnt/share -name '*.jpg' | mtcnn cluster submit - --redis 10.0.0.5:6379 --job archive --min-face-size 40");
+            "find /mnt/share -name '*.jpg' | mtcnn cluster submit - --redis 10.0.0.5:6379 --job archive --min-face-size 40",
+            "mtcnn cluster submit /mnt/share/faces --recursive --redis 10.0.0.5:6379 --job crops --task align --largest --output /mnt/share/out --wait");
         command.SetAction(pr =>
         {
             var options = detector.Read(pr) with { MaxDegreeOfParallelism = 0 };
@@ -210,6 +223,21 @@ internal static class ClusterCommand
             string? weights = pr.GetValue(detector.Weights);
             weights = weights is null ? null : Path.GetFullPath(WeightsFile.Resolve(weights, "--weights"));
             var settings = ClusterJobSettings.From(options, pr.GetValue(stage)!, weights, pr.GetValue(allowIncomplete));
+            if (pr.GetValue(task) == "align")
+            {
+                if (dir is null)
+                {
+                    throw new UsageException("--task align needs --output DIR: the silos write the crops into DIR/crops (see 'mtcnn cluster submit --help')");
+                }
+
+                if (settings.Stage != "onet")
+                {
+                    throw new UsageException("--task align needs landmarks: --stage must be onet (see 'mtcnn cluster submit --help')");
+                }
+
+                var (alignOptions, largestOnly) = align.Build(pr, "cluster submit");
+                settings = settings.WithAlign(alignOptions, largestOnly, Path.Combine(Path.GetFullPath(dir), CropsFolder));
+            }
             var submit = new SubmitSettings(
                 pr.GetValue(inputs)!, pr.GetValue(recursive), RedisText(pr.GetValue(redis)!), pr.GetValue(clusterId)!, JobName(pr.GetValue(job)!),
                 dir, settings, size, lease, waitForIt, pr.GetValue(quiet), every);
@@ -226,10 +254,22 @@ internal static class ClusterCommand
             throw new CliFailureException("no images to process.");
         }
 
+        if (s.Settings.CropsDirectory is { } crops)
+        {
+            try
+            {
+                Directory.CreateDirectory(crops);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                throw new CliFailureException($"--output: cannot create '{crops}': {e.Message}", e);
+            }
+        }
+
         var spec = new JobSpec
         {
             Name = s.Job,
-            Inputs = items.Select(i => i.Path).ToArray(),
+            Inputs = items.Select(ClusterInput.Encode).ToArray(),
             Settings = s.Settings.ToJson(),
             BaseDirectory = Directory.GetCurrentDirectory(),
             PartitionSize = s.PartitionSize,
@@ -270,11 +310,13 @@ internal static class ClusterCommand
 
         var clock = Stopwatch.StartNew();
         string file = Path.Combine(s.Output!, "detections.jsonl");
-        int failed = WriteRecords(client, s.Job, status.Partitions, file);
+        string? cropRecords = s.Settings.CropsDirectory is { } cropsFolder ? Path.Combine(cropsFolder, AlignCommand.RecordFile) : null;
+        var (failed, faces) = WriteRecords(client, s.Job, status.Partitions, file, cropRecords);
         double elapsed = ((status.FinishedUtc ?? DateTime.UtcNow) - status.CreatedUtc).TotalSeconds;
         console.WriteErrorLine(string.Create(CultureInfo.InvariantCulture,
             $"{CliApp.Name}: job '{s.Job}': {status.Inputs} images, {failed} failed, {elapsed:0.00} s from submission to the last commit ({status.Inputs / Math.Max(elapsed, 1e-9):0.#} img/s); "
-            + $"{status.Regrants} partition{(status.Regrants == 1 ? "" : "s")} re-leased, {status.DuplicateInputs} image{(status.DuplicateInputs == 1 ? "" : "s")} redone; wrote {file} in {clock.Elapsed.TotalSeconds:0.00} s"));
+            + $"{status.Regrants} partition{(status.Regrants == 1 ? "" : "s")} re-leased, {status.DuplicateInputs} image{(status.DuplicateInputs == 1 ? "" : "s")} redone; "
+            + $"wrote {file}{(cropRecords is null ? "" : $" and {faces} aligned face{(faces == 1 ? "" : "s")} in {cropRecords}")} in {clock.Elapsed.TotalSeconds:0.00} s"));
         host.StopAsync().GetAwaiter().GetResult();
         return failed > 0 ? ExitCodes.Failure : ExitCodes.Success;
     }
@@ -350,16 +392,23 @@ internal static class ClusterCommand
         }
     }
 
-    /// <summary>Writes every partition's records in order (through a temporary file, renamed at the end); returns the number of error records.</summary>
-    private static int WriteRecords(IClusterClient client, string job, int partitions, string file)
+    /// <summary>
+    /// Writes every partition's records in order (through temporary files, renamed at the end): the first line of each
+    /// input's record to <paramref name="file"/>, the align task's further lines (one per crop) to
+    /// <paramref name="cropRecords"/>. Returns the number of error records and of crop records.
+    /// </summary>
+    private static (int Failed, int Crops) WriteRecords(IClusterClient client, string job, int partitions, string file, string? cropRecords)
     {
         string? folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        string current = file;
         try
         {
             Directory.CreateDirectory(folder!);
             string temporary = file + ".partial";
-            int failed = 0;
+            string? cropTemporary = cropRecords is null ? null : cropRecords + ".partial";
+            int failed = 0, crops = 0;
             using (var writer = new StreamWriter(temporary, append: false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
+            using (var cropWriter = cropTemporary is null ? null : new StreamWriter(cropTemporary, append: false, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" })
             {
                 for (int p = 0; p < partitions; p++)
                 {
@@ -367,21 +416,38 @@ internal static class ClusterCommand
                         ?? throw new CliFailureException($"job '{job}': partition {p} has no records although the job completed");
                     foreach (string record in records)
                     {
-                        writer.WriteLine(record);
-                        if (IsError(record))
+                        int newline = record.IndexOf('\n', StringComparison.Ordinal);
+                        string first = newline < 0 ? record : record[..newline];
+                        writer.WriteLine(first);
+                        if (IsError(first))
                         {
                             failed++;
+                        }
+
+                        if (newline >= 0 && cropWriter is not null)
+                        {
+                            foreach (string line in record[(newline + 1)..].Split('\n'))
+                            {
+                                cropWriter.WriteLine(line);
+                                crops++;
+                            }
                         }
                     }
                 }
             }
 
             File.Move(temporary, file, overwrite: true);
-            return failed;
+            if (cropRecords is not null)
+            {
+                current = cropRecords;
+                File.Move(cropTemporary!, cropRecords, overwrite: true);
+            }
+
+            return (failed, crops);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliFailureException($"cannot write '{file}': {CliApp.OneLine(e.Message)}", e);
+            throw new CliFailureException($"cannot write '{current}': {CliApp.OneLine(e.Message)}", e);
         }
     }
 

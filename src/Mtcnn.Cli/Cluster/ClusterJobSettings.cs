@@ -10,8 +10,29 @@ namespace Mtcnn.Cli.Cluster;
 /// </summary>
 internal sealed record ClusterJobSettings
 {
-    /// <summary>The task (<c>detect</c>).</summary>
+    /// <summary>The task: <c>detect</c>, or <c>align</c> (detect, then write aligned crops into <see cref="CropsDirectory"/>).</summary>
     public string Task { get; init; } = "detect";
+
+    /// <summary>With <c>align</c>: the folder the silos write the crops into (absolute, shared storage).</summary>
+    public string? CropsDirectory { get; init; }
+
+    /// <summary>With <c>align</c>: only the largest face of each image.</summary>
+    public bool Largest { get; init; }
+
+    /// <summary>With <c>align</c>: <c>arcface112</c> or <c>arcface112x96</c>.</summary>
+    public string Template { get; init; } = "arcface112";
+
+    /// <summary>With <c>align</c>: the crop's width in pixels.</summary>
+    public int CropWidth { get; init; }
+
+    /// <summary>With <c>align</c>: the crop's height in pixels.</summary>
+    public int CropHeight { get; init; }
+
+    /// <summary>With <c>align</c>: <see cref="Mtcnn.Alignment.FaceAlignerOptions.Margin"/>.</summary>
+    public double Margin { get; init; }
+
+    /// <summary>With <c>align</c>: <c>constant</c> or <c>replicate</c>.</summary>
+    public string Border { get; init; } = "constant";
 
     /// <summary><see cref="DetectorOptions.MinFaceSize"/>.</summary>
     public float MinFaceSize { get; init; }
@@ -72,6 +93,44 @@ internal sealed record ClusterJobSettings
         };
     }
 
+    /// <summary>These settings for the <c>align</c> task with <paramref name="aligner"/>'s options, writing into <paramref name="cropsDirectory"/>.</summary>
+    public ClusterJobSettings WithAlign(Mtcnn.Alignment.FaceAlignerOptions aligner, bool largest, string cropsDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(aligner);
+        return this with
+        {
+            Task = "align",
+            CropsDirectory = cropsDirectory,
+            Largest = largest,
+            Template = aligner.Template.Name,
+            CropWidth = aligner.EffectiveWidth,
+            CropHeight = aligner.EffectiveHeight,
+            Margin = aligner.Margin,
+            Border = aligner.Border == Mtcnn.Alignment.AlignmentBorder.Replicate ? "replicate" : "constant",
+        };
+    }
+
+    /// <summary>The aligner options of an <c>align</c> job.</summary>
+    /// <exception cref="InvalidOperationException">The values are out of range (settings of another version).</exception>
+    public Mtcnn.Alignment.FaceAlignerOptions ToAlignerOptions()
+    {
+        try
+        {
+            return new Mtcnn.Alignment.FaceAlignerOptions
+            {
+                Template = Template == "arcface112x96" ? Mtcnn.Alignment.AlignmentTemplate.ArcFace112x96 : Mtcnn.Alignment.AlignmentTemplate.ArcFace112,
+                OutputWidth = CropWidth,
+                OutputHeight = CropHeight,
+                Margin = Margin,
+                Border = Border == "replicate" ? Mtcnn.Alignment.AlignmentBorder.Replicate : Mtcnn.Alignment.AlignmentBorder.Constant,
+            }.Validate();
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new InvalidOperationException($"unusable alignment settings: {e.Message}", e);
+        }
+    }
+
     /// <summary>The JSON form.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
@@ -89,7 +148,8 @@ internal sealed record ClusterJobSettings
             throw new InvalidOperationException($"unreadable job settings: {e.Message}", e);
         }
 
-        if (s is null || s.Task != "detect" || s.Thresholds.Length != 3 || s.NmsThresholds.Length != 4)
+        if (s is null || s.Task is not ("detect" or "align") || (s.Task == "align" && string.IsNullOrEmpty(s.CropsDirectory))
+            || s.Thresholds.Length != 3 || s.NmsThresholds.Length != 4)
         {
             throw new InvalidOperationException("unsupported job settings (a silo of another mtcnn version?)");
         }

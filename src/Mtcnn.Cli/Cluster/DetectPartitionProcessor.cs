@@ -1,3 +1,5 @@
+using Mtcnn.Alignment;
+using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Detect;
 using Mtcnn.Cli.Output;
 using Mtcnn.Cluster;
@@ -8,12 +10,14 @@ namespace Mtcnn.Cli.Cluster;
 /// <summary>
 /// A silo's processor for <c>mtcnn cluster</c> jobs: decodes and detects each input with the same code as
 /// <c>mtcnn detect</c> (<see cref="DetectPipeline"/>) and formats it with the same JSON Lines writer
-/// (<see cref="JsonResultWriter.FormatLine"/>), so records match <c>detect --format jsonl</c> byte for byte. One
+/// (<see cref="JsonResultWriter.FormatLine"/>), so records match <c>detect --format jsonl</c> byte for byte. The align
+/// task then aligns the faces with <c>mtcnn align</c>'s code, writes the crops into the job's crops folder and appends
+/// <c>align</c>'s records to the input's record, one line each (the submitter splits them apart). One
 /// <see cref="FaceDetector"/> per distinct job settings (normally one per silo), shared by all of the silo's workers.
 /// </summary>
 internal sealed class DetectPartitionProcessor : IPartitionProcessor
 {
-    private readonly Dictionary<string, DetectPipeline> pipelines = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceAligner? Aligner)> pipelines = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private readonly CliConsole console;
 
@@ -28,21 +32,36 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
     public IReadOnlyList<string> Process(string settings, string baseDirectory, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var pipeline = PipelineFor(settings);
+        var (pipeline, s, aligner) = PipelineFor(settings);
         var records = new string[inputs.Count];
         for (int i = 0; i < inputs.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            string input = inputs[i];
-            string open = baseDirectory.Length == 0 || Path.IsPathRooted(input) ? input : Path.Combine(baseDirectory, input);
-            var outcome = pipeline.Process(new InputItem(input, string.Empty), open, cancellationToken);
-            records[i] = JsonResultWriter.FormatLine(outcome);
+            var item = ClusterInput.Decode(inputs[i]);
+            string open = baseDirectory.Length == 0 || Path.IsPathRooted(item.Path) || ImageInput.IsUrl(item.Path) ? item.Path : Path.Combine(baseDirectory, item.Path);
+            if (aligner is null)
+            {
+                records[i] = JsonResultWriter.FormatLine(pipeline.Process(item, open, cancellationToken));
+                continue;
+            }
+
+            // The align task: the detect record, then one line per crop in `mtcnn align`'s format.
+            IReadOnlyList<string> crops = [];
+            var outcome = pipeline.Process(item, open, (image, result) =>
+            {
+                var aligned = AlignCommand.AlignFaces(item, image, result.Faces, aligner, s.Largest, s.CropsDirectory!);
+                crops = aligned.Records;
+                return aligned.Error;
+            }, cancellationToken);
+            records[i] = crops.Count == 0 || outcome.Error is not null
+                ? JsonResultWriter.FormatLine(outcome)
+                : JsonResultWriter.FormatLine(outcome) + "\n" + string.Join('\n', crops);
         }
 
         return records;
     }
 
-    private DetectPipeline PipelineFor(string settings)
+    private (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceAligner? Aligner) PipelineFor(string settings)
     {
         lock (gate)
         {
@@ -64,8 +83,9 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
 
             var detector = new FaceDetector(s.ToDetectorOptions(), weights);
             var pipeline = new DetectPipeline(detector, 1, null, null, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete });
-            pipelines[settings] = pipeline;
-            return pipeline;
+            var aligner = s.Task == "align" ? new FaceAligner(s.ToAlignerOptions()) : null;
+            pipelines[settings] = (pipeline, s, aligner);
+            return pipelines[settings];
         }
     }
 }

@@ -59,13 +59,20 @@ internal sealed class DetectPipeline
     /// Decodes, detects and optionally annotates one image opened at <paramref name="openPath"/> and reported as
     /// <see cref="InputItem.Path"/> (a cluster silo opens a relative input from the submitter's folder).
     /// </summary>
-    public ImageOutcome Process(InputItem item, string openPath, CancellationToken cancellationToken)
+    public ImageOutcome Process(InputItem item, string openPath, CancellationToken cancellationToken) => Process(item, openPath, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Process(InputItem, string, CancellationToken)"/>, then runs <paramref name="andThen"/> on the decoded
+    /// image and its detections (a cluster's align task writes the crops there); a message it returns fails the image
+    /// with that message.
+    /// </summary>
+    public ImageOutcome Process(InputItem item, string openPath, Func<ImageData, DetectionResult, string?>? andThen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
         LoadedImage image;
         try
         {
-            image = ImageLoader.Load(openPath, loadOptions);
+            image = ImageInput.Load(item.Path, openPath, loadOptions, cancellationToken);
         }
         catch (ImageLoadException e)
         {
@@ -104,7 +111,8 @@ internal sealed class DetectPipeline
             }
         }
 
-        return ImageOutcome.Success(item.Path, result, annotatedPath);
+        string? error = andThen?.Invoke(image.Image, result);
+        return error is null ? ImageOutcome.Success(item.Path, result, annotatedPath) : ImageOutcome.Failure(item.Path, error);
     }
 
     /// <summary>The loader's message is "<c>path: problem</c>"; the record already names the image.</summary>

@@ -3,7 +3,7 @@ namespace Mtcnn.Cli.Detect;
 /// <summary>One image to process.</summary>
 /// <param name="Path">
 /// The path as the user gave it: a file argument's text, or a folder argument joined with the file's path relative to
-/// that folder (e.g. <c>photos/a/b.jpg</c>). It is also the path the file is opened with.
+/// that folder (e.g. <c>photos/a/b.jpg</c>), or an <c>http(s)://</c> URL. It is also the path the file is opened with.
 /// </param>
 /// <param name="OutputName">
 /// The annotated image's path relative to <c>--output</c>: the file name for a file argument, the path relative to the
@@ -70,6 +70,12 @@ internal static class InputResolver
 
     private static void AddArgument(string argument, bool recursive, List<InputItem> items, HashSet<string> outputNames, Action<string> warn)
     {
+        if (ImageInput.IsUrl(argument))
+        {
+            items.Add(new InputItem(argument, UniqueOutputName(ImageInput.NameOf(argument), outputNames)));
+            return;
+        }
+
         if (!Directory.Exists(argument))
         {
             items.Add(new InputItem(argument, UniqueOutputName(Path.GetFileName(argument.TrimEnd('/', Path.DirectorySeparatorChar)), outputNames)));

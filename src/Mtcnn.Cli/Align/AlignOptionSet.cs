@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using Mtcnn.Alignment;
+
+namespace Mtcnn.Cli.Align;
+
+/// <summary>
+/// The alignment options shared by <c>mtcnn align</c> and <c>mtcnn cluster submit --task align</c>: which faces, the
+/// template, the crop size, the margin and the border, with the same names, defaults and messages in both.
+/// </summary>
+internal sealed class AlignOptionSet
+{
+    /// <summary>The template names.</summary>
+    public static readonly string[] Templates = ["arcface112", "arcface112x96"];
+
+    private static readonly string[] BorderModes = ["constant", "replicate"];
+
+    /// <summary>Creates the options.</summary>
+    public AlignOptionSet()
+    {
+        Largest = new Option<bool>("--largest") { Description = "Align only the largest face (by box area) of each image." };
+        Template = OptionFactory.Choice("--template", "arcface112", Templates,
+            "Landmark template: arcface112 (112x112, the ArcFace/InsightFace standard) or arcface112x96 (96 wide, 112 high).");
+        Size = new Option<CropSize?>("--size")
+        {
+            Description = "Crop size: N (N pixels high, width in the template's proportion) or WxH; default: the template's size. Each side in [8, 4096].",
+            HelpName = "N|WxH",
+            CustomParser = ParseSize,
+        };
+        Margin = OptionFactory.Float("--margin", 0f,
+            "Context around the face as a fraction of the template frame on each side: the template shrinks by 1/(1+2*margin) about the centre [0, 10].");
+        Border = OptionFactory.Choice("--border", "constant", BorderModes, "Outside the image: constant (black) or replicate (the edge pixel).");
+    }
+
+    /// <summary><c>--largest</c>.</summary>
+    public Option<bool> Largest { get; }
+
+    /// <summary><c>--template</c>.</summary>
+    public Option<string> Template { get; }
+
+    /// <summary><c>--size</c>.</summary>
+    public Option<CropSize?> Size { get; }
+
+    /// <summary><c>--margin</c>.</summary>
+    public Option<float> Margin { get; }
+
+    /// <summary><c>--border</c>.</summary>
+    public Option<string> Border { get; }
+
+    /// <summary>Every option, in help order.</summary>
+    public IEnumerable<Option> All => [Largest, Template, Size, Margin, Border];
+
+    /// <summary>The aligner options and the face choice given on the command line.</summary>
+    /// <exception cref="UsageException">A value is out of range.</exception>
+    public (FaceAlignerOptions Options, bool Largest) Build(ParseResult pr, string verb)
+    {
+        ArgumentNullException.ThrowIfNull(pr);
+        var template = pr.GetValue(Template) == "arcface112x96" ? AlignmentTemplate.ArcFace112x96 : AlignmentTemplate.ArcFace112;
+        var crop = pr.GetValue(Size);
+        int height = crop?.Height ?? template.Height;
+        int width = crop is null ? template.Width : crop.Width > 0 ? crop.Width : Math.Max(1, (int)Math.Round(crop.Height * (double)template.Width / template.Height));
+        try
+        {
+            var options = new FaceAlignerOptions
+            {
+                Template = template,
+                OutputWidth = width,
+                OutputHeight = height,
+                Margin = pr.GetValue(Margin),
+                Border = pr.GetValue(Border) == "replicate" ? AlignmentBorder.Replicate : AlignmentBorder.Constant,
+            }.Validate();
+            return (options, pr.GetValue(Largest));
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            string name = e.ParamName == nameof(FaceAlignerOptions.Margin) ? "--margin" : "--size";
+            string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
+            string message = e.Message;
+            int cut = e.ParamName is null ? -1 : message.IndexOf($" (Parameter '{e.ParamName}')", StringComparison.Ordinal);
+            message = (cut >= 0 ? message[..cut] : message).TrimEnd('.');
+            throw new UsageException($"{name}: {CliApp.OneLine(message)}, got {got} (see 'mtcnn {verb} --help')", e);
+        }
+    }
+
+    private static CropSize? ParseSize(ArgumentResult r)
+    {
+        if (r.Tokens.Count == 0)
+        {
+            return null;
+        }
+
+        string text = r.Tokens[0].Value;
+        string[] parts = text.Split('x', 'X');
+        var sides = new int[parts.Length];
+        bool ok = parts.Length is 1 or 2;
+        for (int i = 0; ok && i < parts.Length; i++)
+        {
+            ok = int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out sides[i]) && sides[i] is >= 8 and <= 4096;
+        }
+
+        if (!ok)
+        {
+            r.AddError($"--size: expected N or WxH like 112 or 96x112, each side in [8, 4096], got '{text}'");
+            return null;
+        }
+
+        return parts.Length == 1 ? new CropSize(0, sides[0]) : new CropSize(sides[0], sides[1]);
+    }
+
+    /// <summary>A requested crop size; <see cref="Width"/> 0 means "from the template's proportion".</summary>
+    internal sealed record CropSize(int Width, int Height);
+}
