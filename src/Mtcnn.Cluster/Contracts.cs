@@ -36,6 +36,19 @@ public sealed record JobSpec
     [Id(6)]
     public int MaxAttempts { get; init; } = 3;
 
+    /// <summary>
+    /// Most partitions in one job: the job grain rewrites its partition table (a few dozen bytes per partition) at each
+    /// lease and commit, so a job's storage traffic grows with the square of its partition count. Larger collections
+    /// take a larger partition size or several jobs (docs/cluster.md).
+    /// </summary>
+    public const int MaxPartitions = 20_000;
+
+    /// <summary>
+    /// Most bytes of inputs (UTF-16 characters counted twice) in one job: the inputs travel in one <c>Submit</c> message, and
+    /// Orleans refuses message bodies over 100 MB.
+    /// </summary>
+    public const long MaxInputBytes = 64L * 1024 * 1024;
+
     /// <summary>Partitions of <paramref name="inputs"/> inputs at <paramref name="partitionSize"/> each.</summary>
     public static int PartitionCount(int inputs, int partitionSize) => (inputs + partitionSize - 1) / partitionSize;
 }

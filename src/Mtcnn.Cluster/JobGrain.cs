@@ -398,6 +398,15 @@ public sealed class JobGrain : Grain, IJobGrain
             throw new ArgumentException($"the partition size must be at least 1, got {spec.PartitionSize}", nameof(spec));
         }
 
+        int partitions = JobSpec.PartitionCount(spec.Inputs.Count, spec.PartitionSize);
+        if (partitions > JobSpec.MaxPartitions)
+        {
+            throw new ArgumentException(
+                $"{spec.Inputs.Count} inputs at {spec.PartitionSize} per partition make {partitions} partitions, over the limit of {JobSpec.MaxPartitions}; "
+                + $"use a partition size of at least {(spec.Inputs.Count + JobSpec.MaxPartitions - 1) / JobSpec.MaxPartitions} or split the inputs into several jobs",
+                nameof(spec));
+        }
+
         if (!(spec.LeaseSeconds > 0))
         {
             throw new ArgumentException($"the lease must last more than 0 seconds, got {spec.LeaseSeconds}", nameof(spec));

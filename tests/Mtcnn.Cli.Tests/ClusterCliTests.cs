@@ -138,6 +138,17 @@ public sealed class ClusterCliTests
     }
 
     [Fact]
+    public void A_job_over_the_partition_limit_is_refused_before_connecting()
+    {
+        string list = string.Join('\n', Enumerable.Range(0, Mtcnn.Cluster.JobSpec.MaxPartitions + 1).Select(i => $"photo{i}.jpg"));
+        var run = CliHarness.Run(["cluster", "submit", "-", "--redis", "127.0.0.1:1", "--job", "j", "--partition-size", "1"], stdin: list);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("over the limit of 20000; use --partition-size 2 or more", run.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Redis", run.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unreachable_redis_is_one_clear_line()
     {
         int port = FreePort();

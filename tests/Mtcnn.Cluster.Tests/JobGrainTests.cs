@@ -64,6 +64,9 @@ public sealed class JobGrainTests : IClassFixture<GrainClusterFixture>
         await Assert.ThrowsAsync<ArgumentException>(() => job.Submit(Spec("x", 5, partitionSize: 0)));
         await Assert.ThrowsAsync<ArgumentException>(() => job.Submit(Spec("x", 5, leaseSeconds: 0)));
         await Assert.ThrowsAsync<ArgumentException>(() => job.Submit(Spec("x", 5, maxAttempts: 0)));
+        var tooMany = await Assert.ThrowsAsync<ArgumentException>(() => job.Submit(Spec("x", JobSpec.MaxPartitions + 1, partitionSize: 1)));
+        Assert.Contains($"over the limit of {JobSpec.MaxPartitions}", tooMany.Message, StringComparison.Ordinal);
+        Assert.Contains("use a partition size of at least 2", tooMany.Message, StringComparison.Ordinal);
         Assert.Equal(JobState.Unknown, (await job.GetStatus()).State);
     }
 

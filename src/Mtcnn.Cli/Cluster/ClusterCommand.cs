@@ -266,10 +266,26 @@ internal static class ClusterCommand
             }
         }
 
+        string[] encoded = items.Select(ClusterInput.Encode).ToArray();
+        long bytes = encoded.Sum(e => 2L * e.Length);
+        if (bytes > JobSpec.MaxInputBytes)
+        {
+            throw new CliFailureException(string.Create(CultureInfo.InvariantCulture,
+                $"{items.Count} inputs take {bytes / 1048576.0:0.#} MiB, over the {JobSpec.MaxInputBytes / 1048576} MiB a job's submission may carry; split them into several jobs"));
+        }
+
+        int partitionCount = JobSpec.PartitionCount(items.Count, s.PartitionSize);
+        if (partitionCount > JobSpec.MaxPartitions)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--partition-size: {items.Count} inputs at {s.PartitionSize} per partition make {partitionCount} partitions, over the limit of {JobSpec.MaxPartitions}; "
+                + $"use --partition-size {(items.Count + JobSpec.MaxPartitions - 1) / JobSpec.MaxPartitions} or more, or split the inputs into several jobs"));
+        }
+
         var spec = new JobSpec
         {
             Name = s.Job,
-            Inputs = items.Select(ClusterInput.Encode).ToArray(),
+            Inputs = encoded,
             Settings = s.Settings.ToJson(),
             BaseDirectory = Directory.GetCurrentDirectory(),
             PartitionSize = s.PartitionSize,
