@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Throughput benchmark of `mtcnn cluster` (docs/cluster.md#measured), not a test: the same inputs through
+#   1. mtcnn detect --threads 1 (one process, one thread),
+#   2. one silo with --threads 1,
+#   3. two silos with --threads 1 each,
+# each job on a fresh Redis, reporting images/s and the cluster's overhead against (1). Run it on a quiet machine.
+# Environment: MTCNN_BENCH_IMAGES (default 600), MTCNN_BENCH_PARTITION (default 25).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+cli="$repo/src/Mtcnn.Cli/bin/Release/net10.0/linux-x64/Mtcnn.Cli.dll"
+images=${MTCNN_BENCH_IMAGES:-600}
+partition=${MTCNN_BENCH_PARTITION:-25}
+[[ -f $cli ]] || { echo "build first: dotnet build Mtcnn.slnx -c Release" >&2; exit 1; }
+command -v redis-server >/dev/null || { echo "redis-server is missing (apt-get install redis-server)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/mtcnn-cluster-bench.XXXXXX)
+pids=()
+stop_all() {
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[$i]}" 2>/dev/null; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  done
+  pids=()
+}
+trap 'stop_all; rm -rf "$work"' EXIT
+
+sources=("$repo/samples/astronaut.png" "$repo/tests/fixtures/grace_hopper_512x512.jpg")
+for f in ../shared/data/images/2007_007763.jpg ../shared/data/images/2008_001009.jpg ../shared/data/images/2008_002079.jpg; do
+  [[ -f $f ]] && sources+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")")
+done
+mkdir -p "$work/inputs"
+for ((i = 0; i < images; i++)); do
+  src=${sources[$((i % ${#sources[@]}))]}
+  cp "$src" "$(printf '%s/inputs/img%05d.%s' "$work" "$i" "${src##*.}")"
+done
+echo "cluster bench: $images inputs (copies of ${#sources[@]} photos), partition size $partition"
+echo "cluster bench: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%FT%TZ)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start=$(date +%s.%N)
+(cd "$work" && dotnet "$cli" detect inputs --threads 1 --format jsonl) > "$work/detect.jsonl" 2> "$work/detect.log"
+detect_s=$(python3 -c "import time,sys; print(f'{time.time()-float(sys.argv[1]):.2f}')" "$start")
+echo "cluster bench: detect --threads 1: ${detect_s} s wall (process start included); its summary: $(tail -n 1 "$work/detect.log" | sed 's/^mtcnn: //')"
+
+run_cluster() { # run_cluster SILOS
+  local silos=$1 port
+  port=$(free_port)
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --protected-mode no > "$work/redis.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+  for ((s = 0; s < silos; s++)); do
+    dotnet "$cli" cluster silo --redis "127.0.0.1:$port" --silo-port "$(free_port)" --gateway-port "$(free_port)" --threads 1 > "$work/silo$s.log" 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 600); do
+    (( $(grep -l "joined cluster" "$work"/silo*.log 2>/dev/null | wc -l) >= silos )) && break
+    sleep 0.1
+  done
+  # Warm the silos (first-call compilation) with a small job, then time the real one.
+  (cd "$work" && dotnet "$cli" cluster submit inputs/img00000.png inputs/img00001.jpg --redis "127.0.0.1:$port" --job warm --output "$work/warm" --wait --quiet) > /dev/null 2>&1
+  local t0 t1
+  t0=$(date +%s.%N)
+  (cd "$work" && dotnet "$cli" cluster submit inputs --redis "127.0.0.1:$port" --job bench --output "$work/out$silos" --wait --quiet \
+    --partition-size "$partition") > /dev/null 2> "$work/submit$silos.log"
+  t1=$(date +%s.%N)
+  local mem
+  mem=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
+  echo "cluster bench: $silos silo(s) x 1 thread: $(tail -n 1 "$work/submit$silos.log" | sed 's/^mtcnn: //')"
+  echo "cluster bench: $silos silo(s): submit --wait $(python3 -c "print(f'{$t1-$t0:.2f}')") s wall; Redis used_memory $((mem / 1024)) KiB after the job"
+  cmp -s "$work/out$silos/detections.jsonl" "$work/detect.jsonl" && echo "cluster bench: $silos silo(s): detections.jsonl identical to detect's" \
+    || echo "cluster bench: $silos silo(s): detections.jsonl DIFFERS from detect's"
+  stop_all
+  rm -f "$work"/silo*.log
+}
+run_cluster 1
+run_cluster 2
