@@ -95,6 +95,7 @@ redis="127.0.0.1:$redis_port"
 cluster_id="e2e-$$"
 
 silo_pids=()
+client_pids=()
 for s in 0 1 2; do
   dotnet "$cli" cluster silo --redis "$redis" --cluster-id "$cluster_id" --silo-port "${ports[$((1 + 2 * s))]}" \
     --gateway-port "${ports[$((2 + 2 * s))]}" --threads 1 > "$work/silo$s.log" 2>&1 &
@@ -193,5 +194,61 @@ check "align job: the 404 URL is an error record naming HTTP 404" grep -q '"imag
 check "align job: crops/align.jsonl byte-identical to mtcnn align's" cmp -s "$work/aout/crops/align.jsonl" "$work/aref/crops/align.jsonl"
 check "align job: the same crop files, pixel for pixel" diff -r -q "$work/aout/crops" "$work/aref/crops"
 check "align job: URL inputs gave crops" test -f "$work/aout/crops/hopper_0.png" -a -f "$work/aout/crops/astronaut_0.png"
+
+# A third phase: `mtcnn serve --cluster` on the two silos left, against an in-process `mtcnn serve` on the same
+# requests; then one more silo is killed while requests are in flight.
+start_serve() { # start_serve LOG ARGS...: starts mtcnn serve on a free port, sets serve_port
+  dotnet "$cli" serve --urls http://127.0.0.1:0 "${@:2}" > "$1" 2>&1 &
+  pids+=($!)
+  serve_port=""
+  for _ in $(seq 600); do
+    serve_port=$(sed -n 's|^mtcnn: listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$1" | head -n 1)
+    [[ -n $serve_port ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+start_serve "$work/serve-cluster.log" --cluster "redis://$redis" --cluster-id "$cluster_id" || { tail -n 5 "$work/serve-cluster.log"; give_up "serve --cluster did not start"; }
+cluster_port=$serve_port
+start_serve "$work/serve-local.log" --threads 1 || give_up "serve did not start"
+local_port=$serve_port
+post() { # post PORT PATH FILE OUT: writes the body to OUT, headers to OUT.h, prints the status
+  curl -s -o "$4" -D "$4.h" -w '%{http_code}\n' -F "image=@$3" "http://127.0.0.1:$1$2"
+}
+mkdir -p "$work/serve"
+requests=0 same=0 statuses_ok=0
+corrupt=("$inputs/img00100-truncated.jpg" "$inputs/img00777-text.jpg" "$inputs/img01999-noise.png")
+for src in "${sources[@]}" "${corrupt[@]}"; do
+  for path in "/api/detect" "/api/detect?minFaceSize=40&thresholds=0.6,0.7,0.8" "/api/detect?stage=rnet" "/api/annotate?format=png"; do
+    requests=$((requests + 1))
+    a=$(post "$cluster_port" "$path" "$src" "$work/serve/c$requests")
+    b=$(post "$local_port" "$path" "$src" "$work/serve/l$requests")
+    [[ $a == "$b" ]] && statuses_ok=$((statuses_ok + 1))
+    cmp -s "$work/serve/c$requests" "$work/serve/l$requests" && same=$((same + 1))
+  done
+done
+echo "cluster e2e: serve --cluster: $requests requests, $same bodies identical to in-process serve, $statuses_ok statuses equal"
+workers_seen=$(grep -h -i '^x-mtcnn-worker:' "$work"/serve/c*.h | sort -u | wc -l)
+check "serve --cluster: every body byte-identical to in-process serve ($requests requests: JSON, PNG, errors)" test "$same" -eq "$requests" -a "$statuses_ok" -eq "$requests"
+check "serve --cluster: corrupt uploads are 415/422 errors, as in-process" test "$(cat "$work"/serve/c*.h | grep -c -E '^HTTP/1.1 (415|422)')" -eq $(( ${#corrupt[@]} * 4 ))
+check "serve --cluster: requests ran on both silos ($workers_seen seen)" test "$workers_seen" -eq 2
+# Four clients, 30 requests each; silo 1 is killed after the first few answers.
+post "$local_port" "/api/detect" "$repo/tests/fixtures/grace_hopper_512x512.jpg" "$work/serve/reference" > /dev/null
+for c in 0 1 2 3; do
+  (for i in $(seq 30); do post "$cluster_port" "/api/detect" "$repo/tests/fixtures/grace_hopper_512x512.jpg" "$work/serve/k$c-$i" > "$work/serve/k$c-$i.code"; done) &
+  pids+=($!)
+  client_pids+=($!)
+done
+for _ in $(seq 200); do (( $(ls "$work"/serve/k*.code 2>/dev/null | wc -l) >= 12 )) && break; sleep 0.05; done
+kill -9 "${silo_pids[1]}"
+wait "${silo_pids[1]}" 2>/dev/null
+echo "cluster e2e: kill -9 silo 1 (pid ${silo_pids[1]}) with requests in flight"
+for pid in "${client_pids[@]}"; do wait "$pid"; done
+answered=$(cat "$work"/serve/k*.code | grep -c '^200$')
+identical=0
+for f in "$work"/serve/k*-*[0-9]; do cmp -s "$f" "$work/serve/reference" && identical=$((identical + 1)); done
+echo "cluster e2e: serve --cluster with a silo killed: $answered/120 answered 200, $identical bodies as in-process; $(grep -c 'sending it to another silo' "$work/serve-cluster.log") retried"
+check "serve --cluster: all 120 requests answered 200 across a kill -9 of a silo" test "$answered" -eq 120
+check "serve --cluster: ... with the in-process bytes" test "$identical" -eq 120
 summary
 ((failed == 0))

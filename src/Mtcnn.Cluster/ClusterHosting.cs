@@ -62,8 +62,12 @@ public static class ClusterHosting
         return options;
     }
 
-    /// <summary>A silo host with the job grains, Redis membership and storage, and <see cref="PartitionWorker"/>s over <paramref name="processor"/>.</summary>
-    public static IHost BuildSilo(SiloSettings settings, IPartitionProcessor processor, TextWriter log)
+    /// <summary>
+    /// A silo host with the job grains, Redis membership and storage, <see cref="PartitionWorker"/>s over
+    /// <paramref name="processor"/>, and the image grain over <paramref name="images"/> (null: image calls are refused).
+    /// Image calls and partitions share the CPU: each runs at most <see cref="SiloSettings.Workers"/> at once.
+    /// </summary>
+    public static IHost BuildSilo(SiloSettings settings, IPartitionProcessor processor, TextWriter log, IImageProcessor? images = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(processor);
@@ -95,6 +99,7 @@ public static class ClusterHosting
                 silo.Services.AddSingleton(processor);
                 silo.Services.Configure<WorkerOptions>(o => o.Workers = settings.Workers);
                 silo.Services.AddHostedService<PartitionWorker>();
+                silo.Services.AddSingleton(new ImageGate(images, Math.Max(1, settings.Workers)));
             })
             .Build();
     }

@@ -47,7 +47,7 @@ public static class WebDemoHost
         var services = builder.Services;
         services.AddRouting();
         services.AddSingleton(options);
-        services.AddSingleton(_ => new DetectionWorkers(options.EffectiveConcurrency, options.MaxQueuedRequests));
+        services.AddSingleton(_ => new DetectionWorkers(options.EffectiveConcurrency, options.MaxQueuedRequests, startThreads: options.Backend is null));
         services.AddSingleton<ImageEndpoints>();
         services.AddRequestTimeouts(t => t.DefaultPolicy = new RequestTimeoutPolicy
         {
@@ -139,7 +139,7 @@ public static class WebDemoHost
             .AddOpenApiOperationTransformer(OpenApiDescriptions.DescribeImageOperation(annotate: true));
 
         api.MapGet("/health", (WebServerOptions o, DetectionWorkers w) => TypedResults.Json(
-                new HealthResponse("ok", Version, w.Concurrency, w.Running, w.Admitted,
+                new HealthResponse("ok", Version, o.Backend?.Description ?? "in-process", w.Concurrency, w.Running, w.Admitted,
                     new LimitsResponse(o.MaxUploadBytes, o.MaxPixels, o.RequestTimeout.TotalSeconds, o.MaxQueuedRequests))))
             .WithName("Health")
             .WithTags("Server")

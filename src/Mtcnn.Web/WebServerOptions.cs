@@ -61,8 +61,17 @@ public sealed record WebServerOptions
     /// </summary>
     public int MaxQueuedRequests { get; init; } = 64;
 
-    /// <summary>Weights of the detector; null uses the embedded original weights.</summary>
+    /// <summary>Weights of the detector; null uses the embedded original weights. Not used with a <see cref="Backend"/>.</summary>
     public MtcnnWeights? Weights { get; init; }
+
+    /// <summary>
+    /// Where images are decoded, detected and encoded; null (the default) runs them on this server's own
+    /// <see cref="MaxConcurrentDetections"/> worker threads. With a backend (e.g. an Orleans cluster, <c>mtcnn serve
+    /// --cluster</c>) no worker thread is started: <see cref="MaxConcurrentDetections"/> is the number of requests sent
+    /// to the backend at once and <see cref="MaxQueuedRequests"/> how many more may wait; the limits are still checked
+    /// here and passed on with each request.
+    /// </summary>
+    public IImageWorkBackend? Backend { get; init; }
 
     /// <summary>Worker count after resolving 0 to the processor count.</summary>
     public int EffectiveConcurrency => MaxConcurrentDetections == 0 ? Environment.ProcessorCount : MaxConcurrentDetections;

@@ -160,6 +160,33 @@ public sealed class ClusterCliTests
         Assert.Single(run.ErrorLines);
     }
 
+    [Theory]
+    [InlineData("--cluster", "not an endpoint", "--cluster: expected redis://HOST:PORT, got 'not an endpoint'")]
+    [InlineData("--cluster", "redis://host", "--cluster: expected redis://HOST:PORT")]
+    [InlineData("--cluster", "redis://host:99999", "--cluster: expected redis://HOST:PORT")]
+    [InlineData("--max-upload-bytes", "70000000", "--max-upload-bytes: with --cluster at most 67108864")]
+    public void Serve_on_a_cluster_checks_its_options_first(string option, string value, string message)
+    {
+        string[] args = option == "--cluster"
+            ? ["serve", "--cluster", value]
+            : ["serve", "--cluster", "redis://127.0.0.1:1", option, value];
+        var run = CliHarness.Run(args);
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(message, run.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Serve_on_an_unreachable_cluster_is_one_clear_line()
+    {
+        int port = FreePort();
+        var run = CliHarness.Run(["serve", "--cluster", $"redis://127.0.0.1:{port}", "--urls", "http://127.0.0.1:0"], timeoutSeconds: 90);
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains($"cannot reach cluster 'mtcnn' through Redis redis://127.0.0.1:{port}", run.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.StdErr, StringComparison.Ordinal);
+        Assert.Single(run.ErrorLines);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

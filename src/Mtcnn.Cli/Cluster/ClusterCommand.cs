@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Mtcnn.Cli.Align;
 using Mtcnn.Cli.Detect;
+using Mtcnn.Cli.Serve;
 using Mtcnn.Cluster;
 using Orleans;
 using Orleans.Runtime;
@@ -52,7 +53,7 @@ internal static class ClusterCommand
         Required = true,
     };
 
-    private static Option<string> ClusterIdOption() => new("--cluster-id")
+    internal static Option<string> ClusterIdOption() => new("--cluster-id")
     {
         Description = "Cluster id: silos and clients with the same Redis and id form one cluster.",
         DefaultValueFactory = _ => ClusterNames.DefaultClusterId,
@@ -110,7 +111,10 @@ internal static class ClusterCommand
 
     private static int RunSilo(SiloSettings settings, CliConsole console)
     {
-        using var host = ClusterHosting.BuildSilo(settings, new DetectPartitionProcessor(console), console.Error);
+        // The web API's work for 'mtcnn serve --cluster', compiled before the silo joins so that its first request is not slow.
+        var images = new SiloImageProcessor(console);
+        images.WarmUp();
+        using var host = ClusterHosting.BuildSilo(settings, new DetectPartitionProcessor(console), console.Error, images);
         try
         {
             host.StartAsync().GetAwaiter().GetResult();
@@ -544,7 +548,7 @@ internal static class ClusterCommand
         return ExitCodes.Success;
     }
 
-    private static IHost Connect(string redis, string clusterId, CliConsole console)
+    internal static IHost Connect(string redis, string clusterId, CliConsole console)
     {
         var host = ClusterHosting.BuildClient(redis, clusterId, TextWriter.Null);
         try
@@ -560,7 +564,7 @@ internal static class ClusterCommand
         }
     }
 
-    private static string RedisText(string redis)
+    internal static string RedisText(string redis)
     {
         try
         {

@@ -30,8 +30,9 @@ internal sealed record LimitsResponse(long MaxUploadBytes, long MaxPixels, doubl
 /// <summary>The body of <c>GET /api/health</c>.</summary>
 /// <param name="Status">Always "ok" when the server answers.</param>
 /// <param name="Version">The Mtcnn.NET version.</param>
-/// <param name="Workers">Detection worker threads.</param>
-/// <param name="Busy">Workers processing an image right now.</param>
+/// <param name="Backend">Where images are processed: "in-process", or the cluster the server sends them to.</param>
+/// <param name="Workers">Detection worker threads (with a cluster: requests sent to it at once).</param>
+/// <param name="Busy">Workers processing an image right now (with a cluster: requests out to it).</param>
 /// <param name="Admitted">Image requests admitted and not finished (uploading, queued or running).</param>
 /// <param name="Limits">The configured limits.</param>
-internal sealed record HealthResponse(string Status, string Version, int Workers, int Busy, int Admitted, LimitsResponse Limits);
+internal sealed record HealthResponse(string Status, string Version, string Backend, int Workers, int Busy, int Admitted, LimitsResponse Limits);

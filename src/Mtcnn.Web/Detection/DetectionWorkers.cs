@@ -19,14 +19,18 @@ internal sealed class DetectionWorkers : IDisposable
     /// <summary>Starts <paramref name="concurrency"/> worker threads.</summary>
     /// <param name="concurrency">Worker threads, at least 1.</param>
     /// <param name="maxQueued">Admitted requests that may wait beyond the running ones.</param>
-    public DetectionWorkers(int concurrency, int maxQueued)
+    /// <param name="startThreads">
+    /// False when the work runs elsewhere (<see cref="WebServerOptions.Backend"/>): no thread is started, the pool only
+    /// admits requests and counts the calls out (<see cref="BeginExternal"/>), and <see cref="RunAsync{T}"/> must not be used.
+    /// </param>
+    public DetectionWorkers(int concurrency, int maxQueued, bool startThreads = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxQueued);
         Concurrency = concurrency;
         capacity = concurrency + maxQueued;
-        threads = new Thread[concurrency];
-        for (int i = 0; i < concurrency; i++)
+        threads = new Thread[startThreads ? concurrency : 0];
+        for (int i = 0; i < threads.Length; i++)
         {
             threads[i] = new Thread(Loop) { IsBackground = true, Name = $"mtcnn-worker-{i + 1}" };
             threads[i].Start();
@@ -60,6 +64,12 @@ internal sealed class DetectionWorkers : IDisposable
     /// <summary>Gives back a place reserved by <see cref="TryAdmit"/>.</summary>
     public void Release() => Interlocked.Decrement(ref admitted);
 
+    /// <summary>Counts a request whose work runs elsewhere as running until <see cref="EndExternal"/>.</summary>
+    public void BeginExternal() => Interlocked.Increment(ref running);
+
+    /// <summary>Ends what <see cref="BeginExternal"/> began.</summary>
+    public void EndExternal() => Interlocked.Decrement(ref running);
+
     /// <summary>Runs <paramref name="work"/> on a worker thread when one is free.</summary>
     /// <param name="work">The work; it receives <paramref name="cancellationToken"/> and should observe it.</param>
     /// <param name="cancellationToken">Cancels the wait (and is passed to the work).</param>
@@ -67,6 +77,11 @@ internal sealed class DetectionWorkers : IDisposable
     public Task<T> RunAsync<T>(Func<CancellationToken, T> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
+        if (threads.Length == 0)
+        {
+            throw new InvalidOperationException("This pool starts no threads: the work runs on the backend.");
+        }
+
         var item = new WorkItem<T>(work, cancellationToken);
         queue.Add(item, CancellationToken.None);
         return item.Task;
