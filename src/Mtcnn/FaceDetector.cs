@@ -46,6 +46,16 @@ public sealed class FaceDetector
     /// <summary>The validated settings.</summary>
     public DetectorOptions Options { get; }
 
+    /// <summary>
+    /// Images above this many pixels are resampled without a summed-area table (<see cref="CascadeRunner.DirectResamplingPixels"/>);
+    /// tests lower it to send ordinary photos through that path.
+    /// </summary>
+    internal long DirectResamplingAbove
+    {
+        get => runner.DirectAbove;
+        set => runner.DirectAbove = value;
+    }
+
     /// <summary>The weights in use.</summary>
     public MtcnnWeights Weights { get; }
 

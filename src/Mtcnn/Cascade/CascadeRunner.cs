@@ -101,7 +101,39 @@ internal sealed class CascadeRunner
             : value;
     }
 
-    public DetectionResult Run(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format,
+    /// <summary>
+    /// Images above this many pixels are area-averaged straight from the caller's pixels
+    /// (<see cref="DirectAreaResampler"/>) rather than through a summed-area table of 12 bytes a pixel: 16,777,216
+    /// (4096 x 4096; a 12-megapixel phone photo still uses the faster table). Results are the same either way.
+    /// </summary>
+    public const long DirectResamplingPixels = 1L << 24;
+
+    /// <summary>The limit in use (tests lower it to run ordinary images through the direct path).</summary>
+    internal long DirectAbove { get; set; } = DirectResamplingPixels;
+
+    public unsafe DetectionResult Run(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format,
+        DetectorOptions options, int degree, ImageContext ctx, CancellationToken cancellationToken)
+    {
+        if (ctx.Choose((long)width * height, DirectAbove) is not DirectAreaResampler)
+        {
+            return RunOn(pixels, width, height, stride, format, options, degree, ctx, cancellationToken);
+        }
+
+        // Pinned for the whole call: the direct resampler reads the caller's pixels in place.
+        fixed (byte* pinned = pixels)
+        {
+            try
+            {
+                return RunOn(pixels, width, height, stride, format, options, degree, ctx, cancellationToken);
+            }
+            finally
+            {
+                ctx.ReleasePixels();
+            }
+        }
+    }
+
+    private DetectionResult RunOn(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format,
         DetectorOptions options, int degree, ImageContext ctx, CancellationToken cancellationToken)
     {
         long t0 = Stopwatch.GetTimestamp();

@@ -147,7 +147,20 @@ internal sealed class IntegralImage : ImageResampler
     }
 
     // 1 / n for window areas up to this size, so that a pixel's reciprocal is a lookup (the same float as 1f / n).
-    private static readonly float[] Reciprocals = BuildReciprocals(1 << 16);
+    private static readonly float[] ReciprocalTable = BuildReciprocals(1 << 16);
+
+    /// <summary>
+    /// <c>1 / (rowCount * counts[j])</c> for every window of an output row: the same float as dividing pixel by pixel.
+    /// </summary>
+    public static void Reciprocals(int rowCount, ReadOnlySpan<int> counts, Span<float> inverse)
+    {
+        float[] reciprocals = ReciprocalTable;
+        for (int j = 0; j < counts.Length; j++)
+        {
+            int area = rowCount * counts[j];
+            inverse[j] = (uint)area < (uint)reciprocals.Length ? reciprocals[area] : 1f / area;
+        }
+    }
 
     private static float[] BuildReciprocals(int n)
     {
@@ -176,7 +189,6 @@ internal sealed class IntegralImage : ImageResampler
 
         Span<int> xs = scratch[..outWidth], xe = scratch.Slice(outWidth, outWidth), xc = scratch.Slice(2 * outWidth, outWidth);
         Span<float> inv = System.Runtime.InteropServices.MemoryMarshal.Cast<int, float>(scratch.Slice(3 * outWidth, outWidth));
-        float[] reciprocals = Reciprocals;
         Windows(x0, regionWidth, outWidth, Width, xs, xe, xc);
         int rl = RowLength;
         int lastCount = -1;
@@ -194,13 +206,7 @@ internal sealed class IntegralImage : ImageResampler
                 int rowCount = (int)(ye - ys);
                 if (rowCount != lastCount)
                 {
-                    // The same reciprocal as dividing pixel by pixel: 1 / (rows * columns) of each window.
-                    for (int j = 0; j < outWidth; j++)
-                    {
-                        int area = rowCount * xc[j];
-                        pinv[j] = (uint)area < (uint)reciprocals.Length ? reciprocals[area] : 1f / area;
-                    }
-
+                    Reciprocals(rowCount, xc, inv);
                     lastCount = rowCount;
                 }
 

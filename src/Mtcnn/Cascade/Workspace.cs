@@ -48,8 +48,24 @@ internal sealed class Workspace
 /// <summary>Per-call state of one image: the resampler's copy of the pixels, pyramid plan, and candidate lists. Reused across calls.</summary>
 internal sealed class ImageContext(ImageResampler resampler)
 {
-    /// <summary>The image as the variant resamples it (area averaging or OpenCV-style bilinear).</summary>
-    public ImageResampler Resampler { get; } = resampler;
+    private readonly ImageResampler primary = resampler;
+    private DirectAreaResampler? direct;
+
+    /// <summary>The image as the variant resamples it (area averaging or OpenCV-style bilinear) in the current call.</summary>
+    public ImageResampler Resampler { get; private set; } = resampler;
+
+    /// <summary>
+    /// Picks the resampler for an image of <paramref name="pixels"/> pixels: the variant's own, or, for area averaging
+    /// above <paramref name="directAbove"/> pixels, the table-free <see cref="DirectAreaResampler"/> (same results).
+    /// </summary>
+    public ImageResampler Choose(long pixels, long directAbove)
+    {
+        Resampler = primary is IntegralImage && pixels > directAbove ? (direct ??= new DirectAreaResampler()) : primary;
+        return Resampler;
+    }
+
+    /// <summary>Drops what the call's resampler holds of the caller's pixels.</summary>
+    public void ReleasePixels() => direct?.Release();
 
     public List<PyramidLevel> Levels { get; } = [];
 
