@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Mtcnn.Alignment;
 using Mtcnn.Imaging;
+using Mtcnn.TestSupport;
 
 namespace Mtcnn.Cli.Tests;
 
@@ -108,6 +109,11 @@ public sealed class AlignTests
     [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--template", "vgg" }, "expected one of arcface112, arcface112x96")]
     [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--thresholds", "0.6,2,0.7" }, "see 'mtcnn align --help'")]
     [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--bogus" }, "--bogus")]
+    [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--template", "facenet160", "--margin", "160" }, "--margin: with facenet160, whole output pixels in [0, 159], got 160")]
+    [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--template", "facenet160", "--margin", "2.5" }, "--margin: with facenet160, whole output pixels")]
+    [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--template", "facenet160", "--size", "160x120" }, "--size: facenet160 crops are square, got 160x120")]
+    [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--largest", "--select", "center" }, "--largest contradicts --select center")]
+    [InlineData(new[] { "align", "samples/astronaut.png", "-o", "x", "--select", "widest" }, "expected one of all, largest, best, center")]
     public void Usage_errors_exit_with_2(string[] args, string mentioned)
     {
         var run = CliHarness.RunInProcess([.. args.Select(a => a == "samples/astronaut.png" ? CliHarness.Sample : a)]);
@@ -120,11 +126,77 @@ public sealed class AlignTests
     }
 
     [Fact]
+    public void Facenet160_writes_the_box_crop_with_its_region_and_an_edge_to_edge_matrix()
+    {
+        using var temp = CliHarness.TempFolder();
+        string output = Path.Combine(temp.Path, "crops");
+        var run = CliHarness.Run(["align", "samples/astronaut.png", "--output", output, "--template", "facenet160", "--margin", "32"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var record = Assert.Single(run.JsonLines);
+        Assert.Equal([.. RecordKeys, "region"], record.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal("facenet160", record.GetProperty("template").GetString());
+        Assert.Equal((160, 160), (record.GetProperty("width").GetInt32(), record.GetProperty("height").GetInt32()));
+        var box = record.GetProperty("box").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        int[] region = [.. record.GetProperty("region").EnumerateArray().Select(v => v.GetInt32())];
+        Assert.Equal(new FaceNetCrop(160, 32).Region(new BoundingBox(box[0], box[1], box[2], box[3]), 512, 512), (region[0], region[1], region[2], region[3]));
+
+        var m = record.GetProperty("matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        Assert.Equal(0.0, m[0][0] * region[0] + m[0][2], 1e-6);
+        Assert.Equal(160.0, m[0][0] * region[2] + m[0][2], 1e-6);
+        Assert.Equal(160.0, m[1][1] * region[3] + m[1][2], 1e-6);
+        Assert.Equal((0.0, 0.0), (m[0][1], m[1][0]));
+
+        // The crop is the library's, pixel for pixel (the library's crop is checked against Pillow in the core tests).
+        var crop = ImageLoader.Load(Path.Combine(output, "astronaut_0.png"));
+        var sample = ImageLoader.Load(CliHarness.Sample);
+        var expected = new FaceNetCrop(160, 32).Crop(sample.Image, new BoundingBox(box[0], box[1], box[2], box[3])).Image;
+        Assert.Equal(expected.Pixels.ToArray(), crop.Image.Pixels.ToArray());
+    }
+
+    [SkippableTheory]
+    [InlineData("all")]
+    [InlineData("largest")]
+    [InlineData("best")]
+    [InlineData("center")]
+    public void Select_chooses_the_faces_in_detect_and_align_alike(string select)
+    {
+        var group = SharedData.Require("data/images/2008_002079.jpg");
+        using var temp = CliHarness.TempFolder();
+        var all = CliHarness.Run(["detect", group, "--format", "jsonl", "-q"]);
+        var faces = Assert.Single(all.JsonLines).GetProperty("faces").EnumerateArray().ToArray();
+        Assert.True(faces.Length >= 3, all.ToString());
+
+        var detect = CliHarness.Run(["detect", group, "--format", "jsonl", "-q", "--select", select]);
+        var kept = Assert.Single(detect.JsonLines).GetProperty("faces").EnumerateArray().Select(f => f.GetRawText()).ToArray();
+        var align = CliHarness.Run(["align", group, "-o", Path.Combine(temp.Path, select), "-q", "--select", select]);
+        var cropped = align.JsonLines.Select(r => r.GetProperty("face").GetInt32()).ToArray();
+
+        var boxes = faces.Select(f => f.GetProperty("box").EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
+        int[] expected = select switch
+        {
+            "all" => [.. Enumerable.Range(0, faces.Length)],
+            "best" => [0],
+            "largest" => [Enumerable.Range(0, faces.Length).MaxBy(i => (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))],
+            _ => [Enumerable.Range(0, faces.Length).MaxBy(i => Center(boxes[i], Assert.Single(all.JsonLines)))],
+        };
+        Assert.Equal(expected.Select(i => faces[i].GetRawText()), kept);
+        Assert.Equal(expected, cropped);
+    }
+
+    private static double Center(float[] b, JsonElement record)
+    {
+        double cx = record.GetProperty("width").GetInt32() / 2.0, cy = record.GetProperty("height").GetInt32() / 2.0;
+        double dx = ((b[0] + b[2]) / 2.0) - cx, dy = ((b[1] + b[3]) / 2.0) - cy;
+        return ((b[2] - b[0]) * (b[3] - b[1])) - (2 * ((dx * dx) + (dy * dy)));
+    }
+
+    [Fact]
     public void Help_lists_the_options_with_examples()
     {
         var run = CliHarness.RunInProcess(["align", "--help"]);
         Assert.Equal(0, run.ExitCode);
-        foreach (string option in new[] { "--output", "--largest", "--template", "--size", "--margin", "--recursive", "Examples:" })
+        foreach (string option in new[] { "--output", "--largest", "--select", "facenet160", "--template", "--size", "--margin", "--recursive", "Examples:" })
         {
             Assert.Contains(option, run.StdOut, StringComparison.Ordinal);
         }

@@ -75,15 +75,23 @@ public sealed class ClusterCliTests
             Margin = 0.25,
             Border = Mtcnn.Alignment.AlignmentBorder.Replicate,
         };
-        var settings = ClusterJobSettings.From(DetectorOptions.Default, "onet", null, allowIncomplete: false).WithAlign(aligner, largest: true, "/share/out/crops");
+        var spec = new Mtcnn.Cli.Align.FaceCropSpec(aligner.Template.Name, aligner.Validate(), 0, 0, FaceSelection.Largest);
+        var settings = ClusterJobSettings.From(DetectorOptions.Default, "onet", null, allowIncomplete: false).WithAlign(spec, "/share/out/crops");
 
         var back = ClusterJobSettings.Parse(settings.ToJson());
 
         Assert.Equal("align", back.Task);
-        Assert.True(back.Largest);
+        Assert.Equal("largest", back.Select);
         Assert.Equal("/share/out/crops", back.CropsDirectory);
         Assert.Equal(aligner.Validate(), back.ToAlignerOptions());
+        Assert.Equal(spec, back.ToCropSpec());
         Assert.Throws<InvalidOperationException>(() => ClusterJobSettings.Parse(settings.ToJson().Replace("/share/out/crops", "", StringComparison.Ordinal)));
+
+        var facenet = new Mtcnn.Cli.Align.FaceCropSpec("facenet160", null, 160, 32, FaceSelection.Center);
+        var again = ClusterJobSettings.Parse(ClusterJobSettings.From(DetectorOptions.Default, "onet", null, false).WithAlign(facenet, "/c").ToJson());
+        Assert.Equal(facenet, again.ToCropSpec());
+        Assert.Throws<InvalidOperationException>(() => (again with { Margin = 160 }).ToCropSpec());
+        Assert.Throws<InvalidOperationException>(() => (again with { Select = "widest" }).ToCropSpec());
     }
 
     [Fact]

@@ -47,7 +47,7 @@ internal static class AlignCommand
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines, warnings or summary on stderr (errors are still shown)." };
 
         var command = new Command("align",
-            "Detect faces and write aligned crops (similarity transform of the five landmarks onto a template, bilinear) as PNG, "
+            "Detect faces and write aligned crops (similarity transform of the five landmarks onto a template, bilinear; or FaceNet's box crops with --template facenet160) as PNG, "
             + $"with one JSON Lines record per face on stdout and in DIR/{RecordFile}. Exit code 0: every image read, 1: some image failed, 2: usage error.")
         {
             inputs, output, recursive,
@@ -63,13 +63,14 @@ internal static class AlignCommand
             "mtcnn align photos/ --recursive --output crops/",
             "mtcnn align group.jpg --output crops/ --largest",
             "mtcnn align a.jpg --output crops/ --template arcface112x96 --size 224 --margin 0.1",
+            "mtcnn align people/ --output crops/ --template facenet160 --margin 32 --select center",
             "mtcnn align sideways.jpg --output crops/ --rotations auto");
 
         command.SetAction(pr =>
         {
             var options = detector.Build(pr, DetectorOptions.Default, "align");
-            var (alignOptions, largestOnly) = align.Build(pr, "align");
-            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), largestOnly, pr.GetValue(output)!, pr.GetValue(quiet), options, alignOptions);
+            var crops = align.Build(pr, "align");
+            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), pr.GetValue(output)!, pr.GetValue(quiet), options, crops);
             return Execute(settings, detector.LoadWeights(pr, console), console);
         });
         return command;
@@ -100,7 +101,7 @@ internal static class AlignCommand
 
         var (workers, perImage) = DetectPipeline.Split(s.Detector.EffectiveParallelism, items.Count);
         var detector = new FaceDetector(s.Detector with { MaxDegreeOfParallelism = perImage }, weights);
-        var aligner = new FaceAligner(s.Aligner);
+        var aligner = s.Crops.CreateMaker();
         var progress = new ProgressReporter(console, items.Count, !s.Quiet);
         string recordPath = Path.Combine(s.Output, RecordFile);
         int faces = 0, failed = 0, done = 0;
@@ -164,7 +165,7 @@ internal static class AlignCommand
         }
     }
 
-    private static AlignOutcome Process(InputItem item, FaceDetector detector, FaceAligner aligner, AlignSettings s)
+    private static AlignOutcome Process(InputItem item, FaceDetector detector, FaceCropMaker aligner, AlignSettings s)
     {
         LoadedImage image;
         try
@@ -188,15 +189,15 @@ internal static class AlignCommand
             return AlignOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
         }
 
-        return AlignFaces(item, image.Image, found, aligner, s.Largest, s.Output);
+        return AlignFaces(item, image.Image, found, aligner, s.Output);
     }
 
     /// <summary>
-    /// Aligns the faces found in one image (all, or only the largest), writes each crop as a PNG under
+    /// Crops the faces found in one image that the selection keeps, writes each crop as a PNG under
     /// <paramref name="outputDirectory"/> (named after <see cref="InputItem.OutputName"/> plus <c>_FACE</c>), and returns one
     /// record per crop in <c>mtcnn align</c>'s format; a crop that cannot be written fails the image.
     /// </summary>
-    internal static AlignOutcome AlignFaces(InputItem item, ImageData image, IReadOnlyList<Face> found, FaceAligner aligner, bool largest, string outputDirectory)
+    internal static AlignOutcome AlignFaces(InputItem item, ImageData image, IReadOnlyList<Face> found, FaceCropMaker aligner, string outputDirectory)
     {
         ArgumentNullException.ThrowIfNull(item);
         ArgumentNullException.ThrowIfNull(found);
@@ -206,19 +207,17 @@ internal static class AlignCommand
             return new AlignOutcome(item.Path, null, [], ["no face found"]);
         }
 
-        IEnumerable<int> chosen = largest
-            ? [Enumerable.Range(0, found.Count).MaxBy(i => found[i].Box.Area)]
-            : Enumerable.Range(0, found.Count);
+        var chosen = FaceSelector.Select(found, image.Width, image.Height, aligner.Spec.Select);
         string stem = Path.ChangeExtension(item.OutputName, null);
         var records = new List<string>();
         var warnings = new List<string>();
         foreach (int index in chosen)
         {
             var face = found[index];
-            AlignedFace aligned;
+            FaceCropResult aligned;
             try
             {
-                aligned = aligner.Align(image, face);
+                aligned = aligner.Crop(image, face);
             }
             catch (AlignmentException e)
             {
@@ -243,14 +242,17 @@ internal static class AlignCommand
                 return AlignOutcome.Failure(item.Path, $"cannot write the crop '{cropPath}': {CliApp.OneLine(e.Message)}");
             }
 
-            records.Add(Record(item.Path, index, cropName, face, aligned, aligner.Options.Template.Name));
+            records.Add(Record(item.Path, index, cropName, face, aligned, aligner.Spec.Template));
         }
 
         return new AlignOutcome(item.Path, null, records, warnings);
     }
 
-    /// <summary>One JSON line: <c>{"image", "face", "crop", "box", "score", "landmarks", "matrix", "template", "width", "height"}</c>.</summary>
-    private static string Record(string image, int index, string crop, Face face, AlignedFace aligned, string template)
+    /// <summary>
+    /// One JSON line: <c>{"image", "face", "crop", "box", "score", "landmarks", "matrix", "template", "width", "height"}</c>,
+    /// plus <c>"region"</c> (the pixels cut out) for box crops.
+    /// </summary>
+    private static string Record(string image, int index, string crop, Face face, FaceCropResult aligned, string template)
     {
         var sb = new StringBuilder(512);
         sb.Append("{\"image\": ").Append(JsonResultWriter.Quote(image));
@@ -267,12 +269,17 @@ internal static class AlignCommand
             sb.Append(k == 0 ? "[" : ", [").Append(NumberText.Coordinate(p.X)).Append(", ").Append(NumberText.Coordinate(p.Y)).Append(']');
         }
 
-        var t = aligned.Transform;
-        sb.Append("], \"matrix\": [[").Append(Matrix(t.M11)).Append(", ").Append(Matrix(t.M12)).Append(", ").Append(Matrix(t.M13))
-            .Append("], [").Append(Matrix(t.M21)).Append(", ").Append(Matrix(t.M22)).Append(", ").Append(Matrix(t.M23)).Append("]]");
+        var t = aligned.Matrix;
+        sb.Append("], \"matrix\": [[").Append(Matrix(t[0])).Append(", ").Append(Matrix(t[1])).Append(", ").Append(Matrix(t[2]))
+            .Append("], [").Append(Matrix(t[3])).Append(", ").Append(Matrix(t[4])).Append(", ").Append(Matrix(t[5])).Append("]]");
         sb.Append(", \"template\": ").Append(JsonResultWriter.Quote(template));
-        sb.Append(", \"width\": ").Append(NumberText.Integer(aligned.Width));
-        sb.Append(", \"height\": ").Append(NumberText.Integer(aligned.Height));
+        sb.Append(", \"width\": ").Append(NumberText.Integer(aligned.Image.Width));
+        sb.Append(", \"height\": ").Append(NumberText.Integer(aligned.Image.Height));
+        if (aligned.Region is { } r)
+        {
+            sb.Append(", \"region\": [").Append(NumberText.Integer(r.X1)).Append(", ").Append(NumberText.Integer(r.Y1)).Append(", ")
+                .Append(NumberText.Integer(r.X2)).Append(", ").Append(NumberText.Integer(r.Y2)).Append(']');
+        }
         if (face.Rotation != 0)
         {
             sb.Append(", \"rotation\": ").Append(NumberText.Integer(face.Rotation));
@@ -297,7 +304,7 @@ internal static class AlignCommand
     }
 
     private sealed record AlignSettings(
-        string[] Inputs, bool Recursive, bool Largest, string Output, bool Quiet, DetectorOptions Detector, FaceAlignerOptions Aligner);
+        string[] Inputs, bool Recursive, string Output, bool Quiet, DetectorOptions Detector, FaceCropSpec Crops);
 
     /// <summary>One image's crop records, or its error; warnings for faces that could not be aligned.</summary>
     internal sealed record AlignOutcome(string Path, string? Error, IReadOnlyList<string> Records, IReadOnlyList<string> Warnings)

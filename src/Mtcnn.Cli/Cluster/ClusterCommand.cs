@@ -239,8 +239,7 @@ internal static class ClusterCommand
                     throw new UsageException("--task align needs landmarks: --stage must be onet (see 'mtcnn cluster submit --help')");
                 }
 
-                var (alignOptions, largestOnly) = align.Build(pr, "cluster submit");
-                settings = settings.WithAlign(alignOptions, largestOnly, Path.Combine(Path.GetFullPath(dir), CropsFolder));
+                settings = settings.WithAlign(align.Build(pr, "cluster submit"), Path.Combine(Path.GetFullPath(dir), CropsFolder));
             }
             var submit = new SubmitSettings(
                 pr.GetValue(inputs)!, pr.GetValue(recursive), RedisText(pr.GetValue(redis)!), pr.GetValue(clusterId)!, JobName(pr.GetValue(job)!),

@@ -16,10 +16,10 @@ internal sealed record ClusterJobSettings
     /// <summary>With <c>align</c>: the folder the silos write the crops into (absolute, shared storage).</summary>
     public string? CropsDirectory { get; init; }
 
-    /// <summary>With <c>align</c>: only the largest face of each image.</summary>
-    public bool Largest { get; init; }
+    /// <summary>With <c>align</c>: which faces get crops (<c>--select</c>: all, largest, best, center).</summary>
+    public string Select { get; init; } = "all";
 
-    /// <summary>With <c>align</c>: <c>arcface112</c> or <c>arcface112x96</c>.</summary>
+    /// <summary>With <c>align</c>: <c>arcface112</c>, <c>arcface112x96</c> or <c>facenet160</c>.</summary>
     public string Template { get; init; } = "arcface112";
 
     /// <summary>With <c>align</c>: the crop's width in pixels.</summary>
@@ -28,7 +28,7 @@ internal sealed record ClusterJobSettings
     /// <summary>With <c>align</c>: the crop's height in pixels.</summary>
     public int CropHeight { get; init; }
 
-    /// <summary>With <c>align</c>: <see cref="Mtcnn.Alignment.FaceAlignerOptions.Margin"/>.</summary>
+    /// <summary>With <c>align</c>: <see cref="Mtcnn.Alignment.FaceAlignerOptions.Margin"/>, or for facenet160 the margin in output pixels.</summary>
     public double Margin { get; init; }
 
     /// <summary>With <c>align</c>: <c>constant</c> or <c>replicate</c>.</summary>
@@ -93,24 +93,52 @@ internal sealed record ClusterJobSettings
         };
     }
 
-    /// <summary>These settings for the <c>align</c> task with <paramref name="aligner"/>'s options, writing into <paramref name="cropsDirectory"/>.</summary>
-    public ClusterJobSettings WithAlign(Mtcnn.Alignment.FaceAlignerOptions aligner, bool largest, string cropsDirectory)
+    /// <summary>These settings for the <c>align</c> task with <paramref name="crops"/>, writing into <paramref name="cropsDirectory"/>.</summary>
+    public ClusterJobSettings WithAlign(Align.FaceCropSpec crops, string cropsDirectory)
     {
-        ArgumentNullException.ThrowIfNull(aligner);
+        ArgumentNullException.ThrowIfNull(crops);
+        var aligner = crops.Aligner;
         return this with
         {
             Task = "align",
             CropsDirectory = cropsDirectory,
-            Largest = largest,
-            Template = aligner.Template.Name,
-            CropWidth = aligner.EffectiveWidth,
-            CropHeight = aligner.EffectiveHeight,
-            Margin = aligner.Margin,
-            Border = aligner.Border == Mtcnn.Alignment.AlignmentBorder.Replicate ? "replicate" : "constant",
+            Select = Align.FaceCropMaker.SelectionName(crops.Select),
+            Template = crops.Template,
+            CropWidth = aligner?.EffectiveWidth ?? crops.FaceNetSize,
+            CropHeight = aligner?.EffectiveHeight ?? crops.FaceNetSize,
+            Margin = aligner?.Margin ?? crops.FaceNetMargin,
+            Border = aligner?.Border == Mtcnn.Alignment.AlignmentBorder.Replicate ? "replicate" : "constant",
         };
     }
 
-    /// <summary>The aligner options of an <c>align</c> job.</summary>
+    /// <summary>The crops of an <c>align</c> job.</summary>
+    /// <exception cref="InvalidOperationException">The values are out of range (settings of another version).</exception>
+    public Align.FaceCropSpec ToCropSpec()
+    {
+        FaceSelection select;
+        try
+        {
+            select = Align.FaceCropMaker.ParseSelection(Select);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"unusable alignment settings: {e.Message}", e);
+        }
+
+        if (Template == Align.FaceCropSpec.FaceNetTemplate)
+        {
+            if (CropWidth != CropHeight || CropWidth is < 1 or > Mtcnn.Alignment.FaceNetCrop.MaxSize || Margin < 0 || Margin >= CropWidth || Margin != Math.Floor(Margin))
+            {
+                throw new InvalidOperationException($"unusable alignment settings: facenet160 {CropWidth}x{CropHeight}, margin {Margin}");
+            }
+
+            return new Align.FaceCropSpec(Template, null, CropWidth, (int)Margin, select);
+        }
+
+        return new Align.FaceCropSpec(Template, ToAlignerOptions(), 0, 0, select);
+    }
+
+    /// <summary>The aligner options of an <c>align</c> job with an ArcFace template.</summary>
     /// <exception cref="InvalidOperationException">The values are out of range (settings of another version).</exception>
     public Mtcnn.Alignment.FaceAlignerOptions ToAlignerOptions()
     {

@@ -17,7 +17,7 @@ namespace Mtcnn.Cli.Cluster;
 /// </summary>
 internal sealed class DetectPartitionProcessor : IPartitionProcessor
 {
-    private readonly Dictionary<string, (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceAligner? Aligner)> pipelines = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceCropMaker? Aligner)> pipelines = new(StringComparer.Ordinal);
     private readonly Lock gate = new();
     private readonly CliConsole console;
 
@@ -49,7 +49,7 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
             IReadOnlyList<string> crops = [];
             var outcome = pipeline.Process(item, open, (image, result) =>
             {
-                var aligned = AlignCommand.AlignFaces(item, image, result.Faces, aligner, s.Largest, s.CropsDirectory!);
+                var aligned = AlignCommand.AlignFaces(item, image, result.Faces, aligner, s.CropsDirectory!);
                 crops = aligned.Records;
                 return aligned.Error;
             }, cancellationToken);
@@ -61,7 +61,7 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
         return records;
     }
 
-    private (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceAligner? Aligner) PipelineFor(string settings)
+    private (DetectPipeline Pipeline, ClusterJobSettings Settings, FaceCropMaker? Aligner) PipelineFor(string settings)
     {
         lock (gate)
         {
@@ -82,8 +82,9 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
             }
 
             var detector = new FaceDetector(s.ToDetectorOptions(), weights);
-            var pipeline = new DetectPipeline(detector, 1, null, null, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete });
-            var aligner = s.Task == "align" ? new FaceAligner(s.ToAlignerOptions()) : null;
+            var crops = s.ToCropSpec();
+            var pipeline = new DetectPipeline(detector, 1, null, null, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete }, crops.Select);
+            var aligner = s.Task == "align" ? crops.CreateMaker() : null;
             pipelines[settings] = (pipeline, s, aligner);
             return pipelines[settings];
         }

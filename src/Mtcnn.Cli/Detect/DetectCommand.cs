@@ -50,6 +50,8 @@ internal static class DetectCommand
             Description = "Detect in the decoded part of truncated or partly corrupt images instead of reporting them as failed.",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var select = OptionFactory.Choice("--select", "all", Align.FaceCropMaker.Selections,
+            "Which faces to report: all, largest (box area), best (score) or center (largest near the middle, as facenet-pytorch's center_weighted_size).");
 
         var command = new Command("detect",
             "Detect faces (box, score, five landmarks) in images, folders or a list of paths from stdin. Results go to stdout; "
@@ -62,6 +64,7 @@ internal static class DetectCommand
         command.Options.Add(output);
         command.Options.Add(format);
         command.Options.Add(allowIncomplete);
+        command.Options.Add(select);
         command.Options.Add(quiet);
         command.With(
             "mtcnn detect samples/astronaut.png --output out/",
@@ -69,7 +72,8 @@ internal static class DetectCommand
             "find photos -name '*.jpg' | mtcnn detect - --format csv > faces.csv",
             "mtcnn detect group.jpg --min-face-size 40 --thresholds 0.6,0.7,0.8 --max-faces 5",
             "mtcnn detect photo.jpg --stage pnet --output pnet-view/",
-            "mtcnn detect scans/ --rotations auto --format jsonl");
+            "mtcnn detect scans/ --rotations auto --format jsonl",
+            "mtcnn detect portraits/ --select center --format csv");
 
         command.SetAction(pr =>
         {
@@ -91,7 +95,8 @@ internal static class DetectCommand
                 pr.GetValue(output),
                 pr.GetValue(format)!,
                 pr.GetValue(allowIncomplete),
-                pr.GetValue(quiet));
+                pr.GetValue(quiet),
+                Align.FaceCropMaker.ParseSelection(pr.GetValue(select)!));
             return Execute(settings, console);
         });
         return command;
@@ -115,7 +120,7 @@ internal static class DetectCommand
         var (workers, perImage) = DetectPipeline.Split(s.Options.EffectiveParallelism, items.Count);
         var detector = new FaceDetector(s.Options with { MaxDegreeOfParallelism = perImage }, weights);
         var annotator = s.OutputDirectory is null ? null : new FaceAnnotator();
-        var pipeline = new DetectPipeline(detector, workers, annotator, s.OutputDirectory, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete });
+        var pipeline = new DetectPipeline(detector, workers, annotator, s.OutputDirectory, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete }, s.Select);
         var writer = ResultWriter.Create(s.Format, console.Out);
         var progress = new ProgressReporter(console, items.Count, !s.Quiet);
         int faces = 0, failed = 0, done = 0;
@@ -157,5 +162,5 @@ internal static class DetectCommand
     }
 
     private sealed record DetectSettings(
-        string[] Inputs, bool Recursive, DetectorOptions Options, string? WeightsPath, string? OutputDirectory, string Format, bool AllowIncomplete, bool Quiet);
+        string[] Inputs, bool Recursive, DetectorOptions Options, string? WeightsPath, string? OutputDirectory, string Format, bool AllowIncomplete, bool Quiet, FaceSelection Select);
 }

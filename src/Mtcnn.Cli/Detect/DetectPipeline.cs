@@ -15,6 +15,7 @@ internal sealed class DetectPipeline
     private readonly FaceAnnotator? annotator;
     private readonly string? outputDirectory;
     private readonly ImageLoadOptions loadOptions;
+    private readonly FaceSelection select;
 
     /// <summary>Creates the pipeline.</summary>
     /// <param name="detector">The detector (its parallelism is the per-image thread count).</param>
@@ -22,9 +23,11 @@ internal sealed class DetectPipeline
     /// <param name="annotator">Draws annotated copies when <paramref name="outputDirectory"/> is set.</param>
     /// <param name="outputDirectory">Folder for annotated PNGs; null for none.</param>
     /// <param name="loadOptions">Decoding settings.</param>
-    public DetectPipeline(FaceDetector detector, int workers, FaceAnnotator? annotator, string? outputDirectory, ImageLoadOptions loadOptions)
+    /// <param name="select">Which faces the outcomes and annotated copies keep (<c>--select</c>).</param>
+    public DetectPipeline(FaceDetector detector, int workers, FaceAnnotator? annotator, string? outputDirectory, ImageLoadOptions loadOptions, FaceSelection select = FaceSelection.All)
     {
         this.loadOptions = loadOptions;
+        this.select = select;
         ArgumentOutOfRangeException.ThrowIfLessThan(workers, 1);
         this.detector = detector;
         this.workers = workers;
@@ -63,8 +66,8 @@ internal sealed class DetectPipeline
 
     /// <summary>
     /// As <see cref="Process(InputItem, string, CancellationToken)"/>, then runs <paramref name="andThen"/> on the decoded
-    /// image and its detections (a cluster's align task writes the crops there); a message it returns fails the image
-    /// with that message.
+    /// image and its detections, all of them (a cluster's align task writes the crops there, selecting as align
+    /// does); a message it returns fails the image with that message.
     /// </summary>
     public ImageOutcome Process(InputItem item, string openPath, Func<ImageData, DetectionResult, string?>? andThen, CancellationToken cancellationToken)
     {
@@ -90,6 +93,8 @@ internal sealed class DetectPipeline
             return ImageOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
         }
 
+        var all = result;
+        result = FaceSelector.Apply(result, select);
         string? annotatedPath = null;
         if (outputDirectory is not null && annotator is not null)
         {
@@ -111,7 +116,7 @@ internal sealed class DetectPipeline
             }
         }
 
-        string? error = andThen?.Invoke(image.Image, result);
+        string? error = andThen?.Invoke(image.Image, all);
         return error is null ? ImageOutcome.Success(item.Path, result, annotatedPath) : ImageOutcome.Failure(item.Path, error);
     }
 
