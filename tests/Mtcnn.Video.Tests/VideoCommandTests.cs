@@ -268,6 +268,7 @@ public sealed class VideoCommandTests
     [InlineData(new[] { "video", "a.mp4", "--track-expiry", "0" }, "--track-expiry: ExpireAfterMisses must be in [1, 100000], got 0")]
     [InlineData(new[] { "video", "a.mp4", "--workers", "65" }, "--workers: must be in [0, 64], got 65")]
     [InlineData(new[] { "video", "a.mp4", "--track-min-hits", "0" }, "--track-min-hits: MinHits must be in [1, 1000], got 0")]
+    [InlineData(new[] { "video", "a.mp4", "--scene-cut", "300" }, "--scene-cut: SceneCutThreshold must be in [0, 255], got 300")]
     [InlineData(new[] { "video", "a.mp4", "--min-face-size", "2" }, "--min-face-size: MinFaceSize must be in [4, 100000], got 2")]
     [InlineData(new[] { "video", "a.mp4", "--max-frames", "-1" }, "--max-frames: must be 0 (all) or positive")]
     [InlineData(new[] { "video", "--camera", "x" }, "--camera: expected a camera number")]
@@ -284,7 +285,7 @@ public sealed class VideoCommandTests
         var run = VideoCli.Run(["video", "--help"]);
 
         Assert.Equal(0, run.ExitCode);
-        foreach (string option in new[] { "--camera", "--output", "--format", "--every", "--max-frames", "--min-face-size", "--thresholds", "--track-iou", "--smoothing", "--track-expiry", "--track-min-hits", "--workers", "--threads", "--quiet" })
+        foreach (string option in new[] { "--camera", "--output", "--format", "--every", "--max-frames", "--min-face-size", "--thresholds", "--track-iou", "--smoothing", "--track-expiry", "--track-min-hits", "--scene-cut", "--workers", "--threads", "--quiet" })
         {
             Assert.Contains(option, run.StdOut, StringComparison.Ordinal);
         }
