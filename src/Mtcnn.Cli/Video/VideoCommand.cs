@@ -64,7 +64,7 @@ internal static class VideoCommand
         var expiry = OptionFactory.Int("--track-expiry", t.ExpireAfterMisses,
             "Forget a face after this many detection frames without it; until then it keeps its id when it reappears [1, 100000].");
         var minHits = OptionFactory.Int("--track-min-hits", t.MinHits,
-            "Report a new face (and give it an id) only after this many consecutive detections; 2 or 3 hide one-frame false positives [1, 1000].");
+            "Report a new face (and give it an id) only after this many consecutive detections, which hides one-frame false positives; faces on the first M-1 detection frames of the clip and of each scene are reported at once [1, 1000].");
         var sceneCut = OptionFactory.Float("--scene-cut", p.SceneCutThreshold,
             "Scene-cut threshold [0, 255]: a frame whose 32x24 greyscale thumbnail differs from the previous one by more than this many grey levels on average starts a new scene, whose faces are reported at once; 0 turns it off.");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No live statistics and no summary on stderr (errors are still shown)." };
