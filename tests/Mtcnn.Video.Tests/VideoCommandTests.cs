@@ -129,6 +129,22 @@ public sealed class VideoCommandTests
     }
 
     [Fact]
+    public void A_scene_cut_is_named_in_the_summary_and_its_face_is_reported_on_the_cut_frame()
+    {
+        var run = VideoCli.Run(["video", TestClips.Cut40, "--format", "jsonl", "--track-min-hits", "3"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.JsonLines;
+        Assert.Equal(40, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            Assert.Equal(i < TestClips.CutFrame ? 0 : 1, AssertFrame(lines[i], i).Length);
+        }
+
+        Assert.Contains("1 face id, faces in 20 frames, 1 scene cut", run.ErrorLines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_3_still_reports_every_frame_and_avi_output_works()
     {
         using var temp = new TempDir();
