@@ -140,12 +140,13 @@ public sealed class FaceTracker
     }
 
     /// <summary>
-    /// Marks a scene cut before the next <see cref="Update"/>: new faces on that and the following
-    /// <see cref="TrackerOptions.MinHits"/> − 2 detection frames are reported at once, as at the start of a clip.
+    /// Marks a scene cut before the next <see cref="Update"/>: faces seen on that and the following
+    /// <see cref="TrackerOptions.MinHits"/> − 2 detection frames are confirmed at once, as at the start of a clip.
     /// </summary>
     /// <remarks>
     /// Existing tracks are kept: a face that is still where it was (a cut detected by mistake, a flash) keeps its id,
-    /// and the faces of the previous scene, which no longer match, expire as usual. With <see cref="TrackerOptions.MinHits"/> 1 this does nothing.
+    /// and the faces of the previous scene, which no longer match, expire as usual. With
+    /// <see cref="TrackerOptions.MinHits"/> 1 this changes nothing.
     /// </remarks>
     public void StartScene()
     {

@@ -7,8 +7,8 @@ namespace Mtcnn.Video;
 /// averaging, so that noise and small motion average out), and a frame whose thumbnail differs from the previous
 /// frame's by more than the threshold on average (mean absolute difference of the 768 grey levels, 0 to 255) starts a
 /// new scene. The first frame is never a cut. Costs one area resize of the frame (measured 0.3 ms at 640x480 and
-/// 0.85 ms at 1280x720 on a busy 2-core machine), on the decoding thread. Gradual transitions (fades, dissolves) are not found; a sudden change of the whole picture (a flash, the
-/// light switched on) counts as a cut.
+/// 0.85 ms at 1280x720 on a busy 2-core machine), on the decoding thread. Gradual transitions (fades, dissolves) are
+/// not found; a sudden change of the whole picture (a flash, the light switched on) counts as a cut.
 /// </summary>
 internal sealed class SceneCutDetector : IDisposable
 {
