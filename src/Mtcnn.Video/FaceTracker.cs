@@ -16,11 +16,20 @@ namespace Mtcnn.Video;
 /// so results are deterministic.</item>
 /// <item><b>Update.</b> A matched track takes the detection's score and smooths box and landmarks exponentially:
 /// <c>s ← α·s + (1 − α)·d</c> per coordinate, α = <see cref="TrackerOptions.Smoothing"/>. Its miss count resets.</item>
-/// <item><b>Birth.</b> Each unmatched detection starts a track, unsmoothed. With <see cref="TrackerOptions.MinHits"/>
-/// 1 (the default) it is confirmed at once; otherwise it stays tentative (unreported, no id) until it has been matched
-/// on that many consecutive detection frames, and a tentative track that misses once is dropped. A track gets the next
-/// id when it is confirmed (ids count up from 1 in the order tracks are confirmed, new detections in the order given,
-/// which is best score first), so reported ids have no gaps.</item>
+/// <item><b>Birth.</b> Each unmatched detection starts a track, unsmoothed. It stays tentative (unreported, no id)
+/// until it has been matched on <see cref="TrackerOptions.MinHits"/> consecutive detection frames, counting the one it
+/// was born on (so with <see cref="TrackerOptions.MinHits"/> 1 it is confirmed at once); a tentative track that misses
+/// once is dropped. This hides the detector's one-frame false positives. A track gets the next id when it is confirmed
+/// (ids count up from 1 in the order tracks are confirmed, new detections in the order given, which is best score
+/// first), so reported ids have no gaps.</item>
+/// <item><b>Start of a clip or a scene.</b> There is no history to confirm a face against on the first frames of a
+/// clip, nor right after a scene cut, so (as in SORT) every face seen on one of the first
+/// <see cref="TrackerOptions.MinHits"/> − 1 detection frames (<see cref="Update"/> calls) after the tracker was
+/// created, <see cref="Reset"/> or <see cref="StartScene"/> is confirmed at once, whether it starts a track or continues
+/// a tentative one. A face visible from the first frame of a clip or a scene is therefore reported on that frame; a
+/// face entering later is reported on its <see cref="TrackerOptions.MinHits"/>th consecutive detection. The tracker
+/// does not see pixels: the caller reports cuts with <see cref="StartScene"/> (<see cref="VideoPipeline"/> does so from
+/// a frame difference, see <see cref="VideoPipelineOptions.SceneCutThreshold"/>).</item>
 /// <item><b>Expiry.</b> An unmatched track counts a miss; after <see cref="TrackerOptions.ExpireAfterMisses"/>
 /// consecutive misses it is removed. Until then it is <i>coasting</i>: not reported, but able to match again and keep
 /// its id.</item>
@@ -35,6 +44,7 @@ public sealed class FaceTracker
     private readonly List<(float Iou, int Track, int Detection)> pairs = [];
     private IReadOnlyList<TrackedFace> visible = [];
     private int nextId = 1;
+    private int warmUpLeft;
 
     /// <summary>Creates a tracker.</summary>
     /// <param name="options">Settings; null uses <see cref="TrackerOptions.Default"/>. Validated here.</param>
@@ -42,6 +52,7 @@ public sealed class FaceTracker
     public FaceTracker(TrackerOptions? options = null)
     {
         Options = (options ?? TrackerOptions.Default).Validate();
+        warmUpLeft = Options.MinHits - 1;
     }
 
     /// <summary>The validated settings.</summary>
@@ -62,6 +73,12 @@ public sealed class FaceTracker
     public IReadOnlyList<TrackedFace> Update(IReadOnlyList<Face> detections)
     {
         ArgumentNullException.ThrowIfNull(detections);
+        bool confirmAtBirth = warmUpLeft > 0;
+        if (confirmAtBirth)
+        {
+            warmUpLeft--;
+        }
+
         var trackTaken = new bool[tracks.Count];
         var detectionTaken = new bool[detections.Count];
 
@@ -112,7 +129,7 @@ public sealed class FaceTracker
 
         foreach (var track in tracks)
         {
-            if (!track.Confirmed && track.Hits >= Options.MinHits)
+            if (!track.Confirmed && (track.Hits >= Options.MinHits || confirmAtBirth))
             {
                 track.Confirm(nextId++);
             }
@@ -122,12 +139,32 @@ public sealed class FaceTracker
         return visible;
     }
 
-    /// <summary>Forgets every track; ids start again at 1.</summary>
+    /// <summary>
+    /// Marks a scene cut before the next <see cref="Update"/>: faces seen on that and the following
+    /// <see cref="TrackerOptions.MinHits"/> − 2 detection frames are confirmed at once, as at the start of a clip.
+    /// </summary>
+    /// <remarks>
+    /// Existing tracks are kept: a face that is still where it was (a cut detected by mistake, a flash) keeps its id,
+    /// and the faces of the previous scene, which no longer match, expire as usual. With
+    /// <see cref="TrackerOptions.MinHits"/> 1 this changes nothing.
+    /// </remarks>
+    public void StartScene()
+    {
+        warmUpLeft = Options.MinHits - 1;
+        ScenesStarted++;
+    }
+
+    /// <summary>Scene cuts reported with <see cref="StartScene"/> since the tracker was created or <see cref="Reset"/>.</summary>
+    public int ScenesStarted { get; private set; }
+
+    /// <summary>Forgets every track; ids start again at 1, and the next detection frames are the start of a clip.</summary>
     public void Reset()
     {
         tracks.Clear();
         visible = [];
         nextId = 1;
+        warmUpLeft = Options.MinHits - 1;
+        ScenesStarted = 0;
     }
 
     /// <summary>Exponential smoothing of one coordinate: <c>α·previous + (1 − α)·observed</c>.</summary>

@@ -7,4 +7,5 @@ namespace Mtcnn.Video;
 /// <param name="Faces">The visible tracked faces in ascending id order.</param>
 /// <param name="Latency">Time from the end of decoding the frame to the end of its output (annotation, encoding, callbacks before this one).</param>
 /// <param name="DetectionTime">Wall-clock time of the detector call on this frame; zero when <paramref name="Detected"/> is false.</param>
-public sealed record FrameResult(long Index, double Time, bool Detected, IReadOnlyList<TrackedFace> Faces, TimeSpan Latency, TimeSpan DetectionTime);
+/// <param name="SceneCut">True when this frame starts a new scene (<see cref="VideoPipelineOptions.SceneCutThreshold"/>).</param>
+public sealed record FrameResult(long Index, double Time, bool Detected, IReadOnlyList<TrackedFace> Faces, TimeSpan Latency, TimeSpan DetectionTime, bool SceneCut = false);

@@ -18,6 +18,11 @@ namespace Mtcnn.Video;
 /// order. Both queues hold at most <see cref="VideoPipelineOptions.QueueCapacity"/> frames, so memory stays bounded and
 /// a slow stage slows the decoder down (or, with <see cref="VideoPipelineOptions.DropFramesWhenBehind"/>, makes it drop
 /// frames).</para>
+/// <para><b>Scene cuts.</b> The decoding thread compares each frame with the one before it on a 32x24 greyscale
+/// thumbnail; a mean absolute difference above <see cref="VideoPipelineOptions.SceneCutThreshold"/> marks a cut (a
+/// dropped frame passes its mark on to the next frame kept), and the detection thread calls
+/// <see cref="FaceTracker.StartScene"/> when that frame reaches the tracker, so that the faces of the new scene are
+/// reported at once (see <see cref="FaceTracker"/>).</para>
 /// <para><b>Stopping.</b> Cancelling the token passed to <see cref="Run"/> stops reading; the frames already read are
 /// still detected, written and reported, then <see cref="Run"/> returns normally with
 /// <see cref="VideoSummary.Stopped"/> set. The caller then disposes the writer, which finishes the file. A failure in
@@ -69,7 +74,7 @@ public sealed class VideoPipeline
     }
 
     /// <summary>One frame travelling through the stages.</summary>
-    private sealed class FrameItem(long index, double time, Mat pixels, long decodedAt, bool isDetection)
+    private sealed class FrameItem(long index, double time, Mat pixels, long decodedAt, bool isDetection, bool sceneCut)
     {
         public long Index { get; } = index;
 
@@ -80,6 +85,8 @@ public sealed class VideoPipeline
         public long DecodedAt { get; } = decodedAt;
 
         public bool IsDetection { get; } = isDetection;
+
+        public bool SceneCut { get; } = sceneCut;
 
         public Task<(DetectionResult Result, TimeSpan Time)>? Detection { get; set; }
 
@@ -167,6 +174,8 @@ public sealed class VideoPipeline
             {
                 long index = 0;
                 int accepted = 0;
+                bool cutPending = false;
+                using var cuts = new SceneCutDetector(options.SceneCutThreshold);
                 var token = decodeCancel.Token;
                 while (!token.IsCancellationRequested)
                 {
@@ -184,14 +193,15 @@ public sealed class VideoPipeline
                         break;
                     }
 
-                    var item = new FrameItem(index++, time, mat, Stopwatch.GetTimestamp(), accepted % options.DetectEvery == 0);
+                    cutPending |= cuts.IsCut(mat);
+                    var item = new FrameItem(index++, time, mat, Stopwatch.GetTimestamp(), accepted % options.DetectEvery == 0, cutPending);
                     if (options.DropFramesWhenBehind)
                     {
                         if (!decoded.Writer.TryWrite(item))
                         {
                             pool.Return(mat);
                             Interlocked.Increment(ref dropped);
-                            continue;
+                            continue; // a cut on this frame stays pending for the next one
                         }
                     }
                     else if (!Write(decoded.Writer, item, token))
@@ -201,6 +211,7 @@ public sealed class VideoPipeline
                     }
 
                     accepted++;
+                    cutPending = false;
                 }
             }
 #pragma warning disable CA1031 // Any failure of a stage is handed to the caller of Run.
@@ -293,6 +304,11 @@ public sealed class VideoPipeline
 
         private void Finish(FrameItem item)
         {
+            if (item.SceneCut)
+            {
+                tracker.StartScene();
+            }
+
             if (item.Detection is { } detection)
             {
                 var (result, time) = detection.GetAwaiter().GetResult();
@@ -314,7 +330,7 @@ public sealed class VideoPipeline
         /// <summary>Stage 3 (calling thread): annotate, encode, report, in frame order.</summary>
         private VideoSummary Output()
         {
-            long frames = 0, detectionFrames = 0, framesWithFaces = 0;
+            long frames = 0, detectionFrames = 0, framesWithFaces = 0, sceneCuts = 0;
             int maxFaces = 0, tracks = 0, lastFaces = 0;
             double detectionSeconds = 0;
             var lastReport = TimeSpan.Zero;
@@ -347,6 +363,7 @@ public sealed class VideoPipeline
 
                         var latency = Stopwatch.GetElapsedTime(item.DecodedAt);
                         frames++;
+                        sceneCuts += item.SceneCut ? 1 : 0;
                         if (item.IsDetection)
                         {
                             detectionFrames++;
@@ -361,7 +378,7 @@ public sealed class VideoPipeline
                         intervalFrames++;
                         intervalLatency += latency.TotalSeconds;
 
-                        onFrame?.Invoke(new FrameResult(item.Index, item.Time, item.IsDetection, item.Faces, latency, item.DetectionTime));
+                        onFrame?.Invoke(new FrameResult(item.Index, item.Time, item.IsDetection, item.Faces, latency, item.DetectionTime, item.SceneCut));
 
                         var now = clock.Elapsed;
                         if (onStatistics is not null && now - lastReport >= options.StatisticsInterval)
@@ -404,6 +421,7 @@ public sealed class VideoPipeline
                 tracks,
                 framesWithFaces,
                 maxFaces,
+                sceneCuts,
                 Stopped: false);
         }
 

@@ -12,6 +12,7 @@ namespace Mtcnn.Video;
 /// <param name="Tracks">Track ids handed out (distinct faces seen).</param>
 /// <param name="FramesWithFaces">Frames that reported at least one face.</param>
 /// <param name="MaxFaces">Most faces reported in one frame.</param>
+/// <param name="SceneCuts">Frames that started a new scene (<see cref="VideoPipelineOptions.SceneCutThreshold"/>).</param>
 /// <param name="Stopped">True when the run was stopped by its cancellation token before the end of the video or <see cref="VideoPipelineOptions.MaxFrames"/>.</param>
 public sealed record VideoSummary(
     long Frames,
@@ -25,4 +26,5 @@ public sealed record VideoSummary(
     int Tracks,
     long FramesWithFaces,
     int MaxFaces,
+    long SceneCuts,
     bool Stopped);

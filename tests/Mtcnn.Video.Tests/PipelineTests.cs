@@ -187,6 +187,74 @@ public sealed class PipelineTests
         Assert.Equal(30, stats[^1].FramesDone);
     }
 
+    [Fact]
+    public void A_face_right_after_a_scene_cut_is_reported_on_the_cut_frame()
+    {
+        // MinHits 3: without the scene rule the astronaut, present from the cut on, would wait for its third detection.
+        var tracker = new TrackerOptions { MinHits = 3 };
+        var (summary, frames) = RunOn(TestClips.Cut40, new VideoPipelineOptions { Tracker = tracker });
+
+        Assert.Equal([(long)TestClips.CutFrame], frames.Where(f => f.SceneCut).Select(f => f.Index));
+        Assert.Equal(1, summary.SceneCuts);
+        Assert.All(frames.Take(TestClips.CutFrame), f => Assert.Empty(f.Faces));
+        Assert.All(frames.Skip(TestClips.CutFrame), f => Assert.Equal(1, Assert.Single(f.Faces).Id));
+    }
+
+    [Fact]
+    public void Without_scene_cut_detection_the_face_after_the_cut_waits_for_min_hits_detections()
+    {
+        var tracker = new TrackerOptions { MinHits = 3 };
+        var (summary, frames) = RunOn(TestClips.Cut40, new VideoPipelineOptions { Tracker = tracker, SceneCutThreshold = 0 });
+
+        Assert.Equal(0, summary.SceneCuts);
+        Assert.DoesNotContain(frames, f => f.SceneCut);
+        Assert.Equal(TestClips.CutFrame + 2, frames.First(f => f.Faces.Count > 0).Index);
+    }
+
+    [Fact]
+    public void With_every_3_a_cut_between_detection_frames_reaches_the_next_detection_frame()
+    {
+        // Frame 20 is the cut, frame 21 the next detection frame (0, 3, ..., 18, 21): its face is reported at once.
+        var tracker = new TrackerOptions { MinHits = 3 };
+        var (_, frames) = RunOn(TestClips.Cut40, new VideoPipelineOptions { Tracker = tracker, DetectEvery = 3 });
+
+        Assert.Equal(21, frames.First(f => f.Faces.Count > 0).Index);
+        Assert.True(frames[21].Detected);
+    }
+
+    [Fact]
+    public void The_scene_cut_detector_compares_consecutive_thumbnails_against_the_threshold()
+    {
+        using var grey = new Mat(240, 320, MatType.CV_8UC3, new Scalar(100, 100, 100));
+        using var noisy = grey.Clone();
+        Cv2.Randn(noisy, new Scalar(100, 100, 100), new Scalar(20, 20, 20)); // strong pixel noise averages out
+        using var brighter = new Mat(240, 320, MatType.CV_8UC3, new Scalar(125, 125, 125));
+        using var white = new Mat(240, 320, MatType.CV_8UC3, new Scalar(255, 255, 255));
+        using var cuts = new SceneCutDetector(20);
+
+        Assert.False(cuts.IsCut(white)); // the first frame is never a cut
+        Assert.True(cuts.IsCut(grey));
+        Assert.Equal(155, cuts.LastDifference, 1);
+        Assert.False(cuts.IsCut(noisy));
+        Assert.True(cuts.LastDifference < 5, $"noise gave {cuts.LastDifference}");
+        Assert.True(cuts.IsCut(brighter)); // 25 grey levels > 20
+        Assert.False(cuts.IsCut(brighter));
+        Assert.Equal(0, cuts.LastDifference, 3);
+
+        using var off = new SceneCutDetector(0);
+        Assert.False(off.IsCut(white));
+        Assert.False(off.IsCut(grey));
+    }
+
+    [Theory]
+    [InlineData(-1f)]
+    [InlineData(256f)]
+    public void A_scene_cut_threshold_outside_0_255_is_rejected(float threshold)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new VideoPipeline(Detector, new VideoPipelineOptions { SceneCutThreshold = threshold }));
+        Assert.Equal(nameof(VideoPipelineOptions.SceneCutThreshold), e.ParamName);
+    }
+
     [Theory]
     [InlineData(0, 1, 8)]
     [InlineData(1, 0, 8)]

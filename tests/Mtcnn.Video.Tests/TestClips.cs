@@ -12,6 +12,7 @@ internal static class TestClips
     private static readonly string Folder = Directory.CreateTempSubdirectory("mtcnn-video-tests-").FullName;
     private static readonly Lazy<string> Short = new(() => Make("moving-30.avi", 30, 640, 480, 256));
     private static readonly Lazy<string> Long = new(() => Make("moving-400.avi", 400, 640, 480, 256));
+    private static readonly Lazy<string> Cut = new(() => MakeCut("cut-40.avi", CutFrame, 20));
 
     static TestClips()
     {
@@ -38,6 +39,16 @@ internal static class TestClips
 
     /// <summary>400 frames, the sample going back and forth across the frame (6.4 pixels a frame): long enough to interrupt.</summary>
     public static string Moving400 => Long.Value;
+
+    /// <summary>The first frame of the second scene of <see cref="Cut40"/>.</summary>
+    public const int CutFrame = 20;
+
+    /// <summary>
+    /// 40 frames, 640x480, MJPG in AVI, with a hard cut at <see cref="CutFrame"/>: first the textured background alone
+    /// (no face), then another background (flat, dark: about 70 grey levels below the first) with the sample (256x256)
+    /// standing still in the middle.
+    /// </summary>
+    public static string Cut40 => Cut.Value;
 
     /// <summary>A fresh path in the clips folder.</summary>
     public static string NewPath(string name) => Path.Combine(Folder, Guid.NewGuid().ToString("N")[..8] + "-" + name);
@@ -80,6 +91,42 @@ internal static class TestClips
             }
 
             writer.Write(frame);
+        }
+
+        writer.Release();
+        return path;
+    }
+
+    private static string MakeCut(string name, int before, int after)
+    {
+        string path = Path.Combine(Folder, name);
+        using var sample = Cv2.ImRead(Path.Combine(SharedData.RepoRoot, "samples", "astronaut.png"), ImreadModes.Color);
+        using var small = sample.Resize(new Size(256, 256), 0, 0, InterpolationFlags.Area);
+        using var first = new Mat(480, 640, MatType.CV_8UC3);
+        for (int y = 0; y < 480; y++)
+        {
+            for (int x = 0; x < 640; x++)
+            {
+                byte v = (byte)(60 + ((x + y) % 64) + (((x / 40) % 2) * 40));
+                first.Set(y, x, new Vec3b(v, (byte)(v / 2 + 40), (byte)(200 - v / 2)));
+            }
+        }
+
+        using var second = new Mat(480, 640, MatType.CV_8UC3, new Scalar(40, 50, 60));
+        using (var roi = new Mat(second, new Rect(192, 112, 256, 256)))
+        {
+            small.CopyTo(roi);
+        }
+
+        using var writer = new VideoWriter(path, FourCC.MJPG, FramesPerSecond, new Size(640, 480));
+        if (!writer.IsOpened())
+        {
+            throw new InvalidOperationException("OpenCV could not open an MJPG writer for " + path);
+        }
+
+        for (int i = 0; i < before + after; i++)
+        {
+            writer.Write(i < before ? first : second);
         }
 
         writer.Release();

@@ -5,6 +5,9 @@ public sealed class TrackerTests
 {
     private static readonly TrackerOptions Raw = new() { Smoothing = 0f };
 
+    /// <summary>Every face reported from its first detection (no confirmation), for tests about ids and association.</summary>
+    private static readonly TrackerOptions Immediate = new() { MinHits = 1 };
+
     /// <summary>A 100x100 face with its top-left corner at (x, y) and landmarks placed relative to it.</summary>
     private static Face FaceAt(float x, float y, float size = 100f, float score = 0.99f) => new(
         new BoundingBox(x, y, x + size, y + size),
@@ -34,7 +37,7 @@ public sealed class TrackerTests
     [Fact]
     public void A_new_face_gets_the_next_id_and_the_old_one_keeps_its_own()
     {
-        var tracker = new FaceTracker();
+        var tracker = new FaceTracker(Immediate);
         tracker.Update([FaceAt(0, 0)]);
         tracker.Update([FaceAt(5, 0)]);
         var faces = tracker.Update([FaceAt(400, 0, score: 0.999f), FaceAt(10, 0)]);
@@ -73,7 +76,7 @@ public sealed class TrackerTests
     [Fact]
     public void A_face_missed_for_K_detections_expires_and_comes_back_with_a_new_id()
     {
-        var tracker = new FaceTracker(new TrackerOptions { ExpireAfterMisses = 3 });
+        var tracker = new FaceTracker(new TrackerOptions { ExpireAfterMisses = 3, MinHits = 1 });
         tracker.Update([FaceAt(0, 0)]);
         tracker.Update([]);
         tracker.Update([]);
@@ -193,7 +196,7 @@ public sealed class TrackerTests
     [Fact]
     public void A_detection_overlapping_less_than_the_threshold_starts_a_new_track()
     {
-        var tracker = new FaceTracker(new TrackerOptions { IouThreshold = 0.5f, Smoothing = 0f });
+        var tracker = new FaceTracker(new TrackerOptions { IouThreshold = 0.5f, Smoothing = 0f, MinHits = 1 });
         tracker.Update([FaceAt(0, 0)]);
         var faces = tracker.Update([FaceAt(40, 0)]); // IoU 60/140 = 0.43 < 0.5
 
@@ -204,7 +207,7 @@ public sealed class TrackerTests
     [Fact]
     public void Boxes_that_do_not_touch_never_match_even_with_threshold_0()
     {
-        var tracker = new FaceTracker(new TrackerOptions { IouThreshold = 0f });
+        var tracker = new FaceTracker(new TrackerOptions { IouThreshold = 0f, MinHits = 1 });
         tracker.Update([FaceAt(0, 0)]);
 
         Assert.Equal(2, Assert.Single(tracker.Update([FaceAt(300, 0)])).Id);
@@ -223,9 +226,11 @@ public sealed class TrackerTests
     }
 
     [Fact]
-    public void With_min_hits_3_a_face_is_reported_from_its_third_detection_with_id_1()
+    public void With_min_hits_3_a_face_entering_after_the_start_is_reported_from_its_third_detection_with_id_1()
     {
         var tracker = new FaceTracker(new TrackerOptions { MinHits = 3 });
+        tracker.Update([]); // the first MinHits - 1 = 2 detection frames of the clip are empty
+        tracker.Update([]);
 
         Assert.Empty(tracker.Update([FaceAt(0, 0)]));
         Assert.Empty(tracker.Update([FaceAt(2, 0)]));
@@ -249,6 +254,158 @@ public sealed class TrackerTests
         Assert.Equal(302f, faces[1].Box.X1);
         Assert.Equal(2, tracker.TracksCreated);
         Assert.Equal(2, tracker.Tracks.Count);
+    }
+
+    [Fact]
+    public void The_default_confirms_a_face_on_its_second_detection()
+    {
+        Assert.Equal(2, TrackerOptions.Default.MinHits);
+        Assert.Equal(2, new FaceTracker().Options.MinHits);
+    }
+
+    [Fact]
+    public void With_the_default_one_frame_false_positives_are_never_reported()
+    {
+        // A real face on every frame, and a flash somewhere else on every 7th frame, never twice in a row.
+        var tracker = new FaceTracker();
+        for (int frame = 0; frame < 60; frame++)
+        {
+            var real = FaceAt(2 * frame, 0);
+            var faces = tracker.Update(frame % 7 == 3 ? [real, FaceAt(300 + (5 * frame), 300, size: 30, score: 0.999f)] : [real]);
+
+            var face = Assert.Single(faces);
+            Assert.Equal(1, face.Id);
+        }
+
+        Assert.Equal(1, tracker.TracksCreated);
+        Assert.Single(tracker.Tracks);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(5)]
+    public void A_face_present_from_the_first_frame_of_a_clip_is_reported_on_that_frame(int minHits)
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = minHits });
+
+        var faces = tracker.Update([FaceAt(0, 0), FaceAt(300, 0)]);
+
+        Assert.Equal([1, 2], faces.Select(f => f.Id));
+        Assert.Equal(2, tracker.TracksCreated);
+    }
+
+    [Fact]
+    public void The_start_of_a_clip_lasts_min_hits_minus_1_detection_frames()
+    {
+        // MinHits 3: faces first seen on detection frame 1 or 2 are reported at once, from frame 3 on they wait.
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 3, Smoothing = 0 });
+        Assert.Empty(tracker.Update([]));
+        Assert.Equal(1, Assert.Single(tracker.Update([FaceAt(0, 0)])).Id);
+        var third = tracker.Update([FaceAt(0, 0), FaceAt(300, 0)]);
+
+        Assert.Equal(1, Assert.Single(third).Id);
+        Assert.Equal(1, tracker.TracksCreated);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_face_entering_mid_scene_is_reported_on_its_min_hits_th_detection(int minHits)
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = minHits, Smoothing = 0 });
+        for (int frame = 0; frame < 5; frame++)
+        {
+            tracker.Update([FaceAt(0, 0)]);
+        }
+
+        for (int hit = 1; hit < minHits; hit++)
+        {
+            Assert.Equal([1], tracker.Update([FaceAt(0, 0), FaceAt(300, 100 + hit)]).Select(f => f.Id));
+        }
+
+        var faces = tracker.Update([FaceAt(0, 0), FaceAt(300, 100 + minHits)]);
+        Assert.Equal([1, 2], faces.Select(f => f.Id));
+        Assert.Equal(minHits, faces[1].Hits);
+        Assert.Equal(100f + minHits, faces[1].Box.Y1);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void A_face_right_after_a_scene_cut_is_reported_at_once(int minHits)
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = minHits, Smoothing = 0 });
+        for (int frame = 0; frame < 10; frame++)
+        {
+            tracker.Update([FaceAt(0, 0)]);
+        }
+
+        tracker.StartScene();
+        var faces = tracker.Update([FaceAt(400, 200)]);
+
+        Assert.Equal(2, Assert.Single(faces).Id);
+        Assert.Equal(400f, faces[0].Box.X1);
+        Assert.Equal(1, tracker.ScenesStarted);
+    }
+
+    [Fact]
+    public void Without_a_scene_cut_the_same_face_waits_for_confirmation()
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 2, Smoothing = 0 });
+        for (int frame = 0; frame < 10; frame++)
+        {
+            tracker.Update([FaceAt(0, 0)]);
+        }
+
+        Assert.Empty(tracker.Update([FaceAt(400, 200)]));
+        Assert.Equal(2, Assert.Single(tracker.Update([FaceAt(400, 200)])).Id);
+        Assert.Equal(0, tracker.ScenesStarted);
+    }
+
+    [Fact]
+    public void The_start_of_a_scene_lasts_min_hits_minus_1_detection_frames_then_flashes_are_hidden_again()
+    {
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 3, Smoothing = 0 });
+        for (int frame = 0; frame < 5; frame++)
+        {
+            tracker.Update([]);
+        }
+
+        tracker.StartScene();
+        Assert.Empty(tracker.Update([]));                                        // 1st frame of the scene: nobody yet
+        Assert.Equal(1, Assert.Single(tracker.Update([FaceAt(0, 0)])).Id);      // 2nd: still reported at once
+        Assert.Equal([1], tracker.Update([FaceAt(0, 0), FaceAt(300, 0)]).Select(f => f.Id)); // 3rd: a flash is not
+        Assert.Equal([1], tracker.Update([FaceAt(0, 0)]).Select(f => f.Id));
+        Assert.Equal(1, tracker.TracksCreated);
+    }
+
+    [Fact]
+    public void A_face_that_stays_in_place_across_a_scene_cut_keeps_its_id()
+    {
+        // A cut found by mistake (or a flash) must not renumber the faces that are still there.
+        var tracker = new FaceTracker(new TrackerOptions { MinHits = 2, Smoothing = 0 });
+        tracker.Update([FaceAt(0, 0)]);
+        tracker.Update([FaceAt(2, 0)]);
+        tracker.StartScene();
+
+        var face = Assert.Single(tracker.Update([FaceAt(4, 0)]));
+        Assert.Equal(1, face.Id);
+        Assert.Equal(3, face.Hits);
+        Assert.Equal(1, tracker.TracksCreated);
+    }
+
+    [Fact]
+    public void With_min_hits_1_a_scene_cut_changes_nothing_and_reset_forgets_the_cuts()
+    {
+        var tracker = new FaceTracker(Immediate);
+        tracker.Update([FaceAt(0, 0)]);
+        tracker.StartScene();
+        Assert.Equal([1, 2], tracker.Update([FaceAt(0, 0), FaceAt(300, 0)]).Select(f => f.Id));
+        Assert.Equal(1, tracker.ScenesStarted);
+
+        tracker.Reset();
+        Assert.Equal(0, tracker.ScenesStarted);
     }
 
     [Theory]

@@ -129,6 +129,22 @@ public sealed class VideoCommandTests
     }
 
     [Fact]
+    public void A_scene_cut_is_named_in_the_summary_and_its_face_is_reported_on_the_cut_frame()
+    {
+        var run = VideoCli.Run(["video", TestClips.Cut40, "--format", "jsonl", "--track-min-hits", "3"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.JsonLines;
+        Assert.Equal(40, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            Assert.Equal(i < TestClips.CutFrame ? 0 : 1, AssertFrame(lines[i], i).Length);
+        }
+
+        Assert.Contains("1 face id, faces in 20 frames, 1 scene cut", run.ErrorLines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_3_still_reports_every_frame_and_avi_output_works()
     {
         using var temp = new TempDir();
@@ -268,6 +284,7 @@ public sealed class VideoCommandTests
     [InlineData(new[] { "video", "a.mp4", "--track-expiry", "0" }, "--track-expiry: ExpireAfterMisses must be in [1, 100000], got 0")]
     [InlineData(new[] { "video", "a.mp4", "--workers", "65" }, "--workers: must be in [0, 64], got 65")]
     [InlineData(new[] { "video", "a.mp4", "--track-min-hits", "0" }, "--track-min-hits: MinHits must be in [1, 1000], got 0")]
+    [InlineData(new[] { "video", "a.mp4", "--scene-cut", "300" }, "--scene-cut: SceneCutThreshold must be in [0, 255], got 300")]
     [InlineData(new[] { "video", "a.mp4", "--min-face-size", "2" }, "--min-face-size: MinFaceSize must be in [4, 100000], got 2")]
     [InlineData(new[] { "video", "a.mp4", "--max-frames", "-1" }, "--max-frames: must be 0 (all) or positive")]
     [InlineData(new[] { "video", "--camera", "x" }, "--camera: expected a camera number")]
@@ -284,7 +301,7 @@ public sealed class VideoCommandTests
         var run = VideoCli.Run(["video", "--help"]);
 
         Assert.Equal(0, run.ExitCode);
-        foreach (string option in new[] { "--camera", "--output", "--format", "--every", "--max-frames", "--min-face-size", "--thresholds", "--track-iou", "--smoothing", "--track-expiry", "--track-min-hits", "--workers", "--threads", "--quiet" })
+        foreach (string option in new[] { "--camera", "--output", "--format", "--every", "--max-frames", "--min-face-size", "--thresholds", "--track-iou", "--smoothing", "--track-expiry", "--track-min-hits", "--scene-cut", "--workers", "--threads", "--quiet" })
         {
             Assert.Contains(option, run.StdOut, StringComparison.Ordinal);
         }

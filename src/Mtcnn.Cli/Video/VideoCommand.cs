@@ -64,7 +64,9 @@ internal static class VideoCommand
         var expiry = OptionFactory.Int("--track-expiry", t.ExpireAfterMisses,
             "Forget a face after this many detection frames without it; until then it keeps its id when it reappears [1, 100000].");
         var minHits = OptionFactory.Int("--track-min-hits", t.MinHits,
-            "Report a new face (and give it an id) only after this many consecutive detections; 2 or 3 hide one-frame false positives [1, 1000].");
+            "Report a new face (and give it an id) only after this many consecutive detections, which hides one-frame false positives; faces on the first M-1 detection frames of the clip and of each scene are reported at once [1, 1000].");
+        var sceneCut = OptionFactory.Float("--scene-cut", p.SceneCutThreshold,
+            "Scene-cut threshold [0, 255]: a frame whose 32x24 greyscale thumbnail differs from the previous one by more than this many grey levels on average starts a new scene, whose faces are reported at once; 0 turns it off.");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No live statistics and no summary on stderr (errors are still shown)." };
 
         var command = new Command("video",
@@ -80,6 +82,7 @@ internal static class VideoCommand
         command.Options.Add(smoothing);
         command.Options.Add(expiry);
         command.Options.Add(minHits);
+        command.Options.Add(sceneCut);
         command.Options.Add(quiet);
         command.With(
             "mtcnn video clip.mp4 --output annotated.mp4",
@@ -102,6 +105,7 @@ internal static class VideoCommand
                     DetectEvery = pr.GetValue(every),
                     MaxFrames = pr.GetValue(maxFrames),
                     DetectionWorkers = pr.GetValue(workers),
+                    SceneCutThreshold = pr.GetValue(sceneCut),
                     Tracker = new TrackerOptions
                     {
                         IouThreshold = pr.GetValue(trackIou),
@@ -229,6 +233,7 @@ internal static class VideoCommand
                 nameof(TrackerOptions.Smoothing) => "--smoothing",
                 nameof(TrackerOptions.ExpireAfterMisses) => "--track-expiry",
                 nameof(TrackerOptions.MinHits) => "--track-min-hits",
+                nameof(VideoPipelineOptions.SceneCutThreshold) => "--scene-cut",
                 _ => e.ParamName ?? "option",
             };
             throw DetectorOptionSet.RangeError(e, option, "video");
@@ -253,6 +258,11 @@ internal static class VideoCommand
 
         sb.Append(CultureInfo.InvariantCulture, $", latency median {r.LatencyMedian.TotalMilliseconds:0} ms, p95 {r.Latency95.TotalMilliseconds:0} ms");
         sb.Append(CultureInfo.InvariantCulture, $", {VideoProgress.Plural(r.Tracks, "face id")}, faces in {r.FramesWithFaces} frames");
+        if (r.SceneCuts > 0)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $", {VideoProgress.Plural(r.SceneCuts, "scene cut")}");
+        }
+
         if (writer is not null)
         {
             sb.Append(CultureInfo.InvariantCulture, $"; wrote {writer.Path} ({writer.Codec}, {writer.FramesWritten} frames, {writer.FramesPerSecond:0.##} fps)");
