@@ -4,13 +4,16 @@
 #   2. one silo with --threads 1,
 #   3. two silos with --threads 1 each,
 # each job on a fresh Redis, reporting images/s and the cluster's overhead against (1). Run it on a quiet machine.
-# Environment: MTCNN_BENCH_IMAGES (default 600), MTCNN_BENCH_PARTITION (default 25).
+# Environment: MTCNN_BENCH_IMAGES (default 600), MTCNN_BENCH_PARTITION (default 25), MTCNN_BENCH_PIN=1 pins silo i to
+# core i (taskset), as one silo per machine would have its cores to itself.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 cli="$repo/src/Mtcnn.Cli/bin/Release/net10.0/linux-x64/Mtcnn.Cli.dll"
 images=${MTCNN_BENCH_IMAGES:-600}
 partition=${MTCNN_BENCH_PARTITION:-25}
+pin=""
+[[ ${MTCNN_BENCH_PIN:-0} == 1 ]] && pin=1
 [[ -f $cli ]] || { echo "build first: dotnet build Mtcnn.slnx -c Release" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "redis-server is missing (apt-get install redis-server)" >&2; exit 1; }
 
@@ -62,7 +65,7 @@ run_cluster() { # run_cluster SILOS
   pids+=($!)
   for _ in $(seq 100); do redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
   for ((s = 0; s < silos; s++)); do
-    dotnet "$cli" cluster silo --redis "127.0.0.1:$port" --silo-port "$(free_port)" --gateway-port "$(free_port)" --threads 1 > "$work/silo$s.log" 2>&1 &
+    ${pin:+taskset -c $((s % $(nproc)))} dotnet "$cli" cluster silo --redis "127.0.0.1:$port" --silo-port "$(free_port)" --gateway-port "$(free_port)" --threads 1 > "$work/silo$s.log" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 600); do
