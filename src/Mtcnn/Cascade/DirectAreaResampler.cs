@@ -84,17 +84,13 @@ internal sealed unsafe class DirectAreaResampler : ImageResampler
         {
             for (int r = 0; r < rows; r++)
             {
-                int i = firstRow + r;
-                long ys = (long)i * regionHeight / outHeight;
-                long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
-                int rowCount = (int)(ye - ys);
+                var (rowCount, top, bottom) = IntegralImage.RowWindow(firstRow + r, y0, regionHeight, outHeight, Height);
                 if (rowCount != lastCount)
                 {
                     IntegralImage.Reciprocals(rowCount, xc, inv);
                     lastCount = rowCount;
                 }
 
-                int top = (int)Math.Clamp(y0 + ys, 0, Height), bottom = (int)Math.Clamp(y0 + ye, 0, Height);
                 SumRows(top, bottom, left, right, col);
                 float* dst = pdst + ((long)r * outWidth * 3);
 

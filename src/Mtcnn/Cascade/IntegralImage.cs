@@ -150,6 +150,18 @@ internal sealed class IntegralImage : ImageResampler
     private static readonly float[] ReciprocalTable = BuildReciprocals(1 << 16);
 
     /// <summary>
+    /// The window of output row <paramref name="i"/> of area resampling <paramref name="regionHeight"/> rows (from
+    /// <paramref name="y0"/>) to <paramref name="outHeight"/>: its unclamped row count, and its rows [top, bottom)
+    /// clamped to the image's <paramref name="height"/>.
+    /// </summary>
+    public static (int Count, int Top, int Bottom) RowWindow(int i, int y0, int regionHeight, int outHeight, int height)
+    {
+        long ys = (long)i * regionHeight / outHeight;
+        long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
+        return ((int)(ye - ys), (int)Math.Clamp(y0 + ys, 0, height), (int)Math.Clamp(y0 + ye, 0, height));
+    }
+
+    /// <summary>
     /// <c>1 / (rowCount * counts[j])</c> for every window of an output row: the same float as dividing pixel by pixel.
     /// </summary>
     public static void Reciprocals(int rowCount, ReadOnlySpan<int> counts, Span<float> inverse)
@@ -200,17 +212,12 @@ internal sealed class IntegralImage : ImageResampler
         {
             for (int r = 0; r < rows; r++)
             {
-                int i = firstRow + r;
-                long ys = (long)i * regionHeight / outHeight;
-                long ye = (((long)(i + 1) * regionHeight) + outHeight - 1) / outHeight;
-                int rowCount = (int)(ye - ys);
+                var (rowCount, top, bottom) = RowWindow(firstRow + r, y0, regionHeight, outHeight, Height);
                 if (rowCount != lastCount)
                 {
                     Reciprocals(rowCount, xc, inv);
                     lastCount = rowCount;
                 }
-
-                int top = (int)Math.Clamp(y0 + ys, 0, Height), bottom = (int)Math.Clamp(y0 + ye, 0, Height);
                 uint* tTop = t + ((long)top * rl), tBottom = t + ((long)bottom * rl);
                 float* dst = pdst + ((long)r * outWidth * 3);
 
