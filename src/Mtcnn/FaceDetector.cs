@@ -34,17 +34,42 @@ public sealed class FaceDetector
     {
     }
 
-    internal FaceDetector(DetectorOptions? options, MtcnnWeights? weights, SimdLevel level)
+    /// <summary>
+    /// Creates a detector whose networks run on <paramref name="backend"/> (for example ONNX Runtime) with its
+    /// weights; the cascade around them is the same as the built-in one's.
+    /// </summary>
+    /// <param name="options">Settings; null uses <see cref="DetectorOptions.Default"/>. Validated here.</param>
+    /// <param name="backend">Runs the networks.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="MtcnnFormatException">The backend's weights lack a tensor or have a wrong shape.</exception>
+    public FaceDetector(DetectorOptions? options, INetworkBackend backend)
+        : this(options, (backend ?? throw new ArgumentNullException(nameof(backend))).Weights, Simd.Best, backend)
+    {
+    }
+
+    internal FaceDetector(DetectorOptions? options, MtcnnWeights? weights, SimdLevel level, INetworkBackend? backend = null)
     {
         Options = (options ?? DetectorOptions.Default).Validate();
         Weights = weights ?? MtcnnWeights.Default;
         Networks = new Networks(Weights, level);
-        runner = new CascadeRunner(Networks);
+        Backend = backend;
+        runner = new CascadeRunner(Networks, backend: backend);
         turnOptions = Options.Rotations == DetectionRotations.Rotate0 ? Options : Options with { MaxFaces = 0 };
     }
 
     /// <summary>The validated settings.</summary>
     public DetectorOptions Options { get; }
+
+    /// <summary>Where the networks run: null for the built-in kernels.</summary>
+    public INetworkBackend? Backend { get; }
+
+    /// <summary>P-Net's output map size for an input of <paramref name="height"/> x <paramref name="width"/> pixels with <paramref name="variant"/>'s pooling.</summary>
+    public static (int Height, int Width) PNetOutputSize(int height, int width, ModelVariant variant)
+    {
+        static int Side(int n, bool ceil) => ((ceil ? (n - 2 + 1) / 2 : (n - 2) / 2) - 4);
+        bool ceil = variant == ModelVariant.Original;
+        return (Math.Max(0, Side(height, ceil)), Math.Max(0, Side(width, ceil)));
+    }
 
     /// <summary>
     /// Images above this many pixels are resampled without a summed-area table (<see cref="CascadeRunner.DirectResamplingPixels"/>);

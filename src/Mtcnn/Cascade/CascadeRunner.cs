@@ -29,6 +29,7 @@ internal sealed class CascadeRunner
     private const int MinBandRows = 16;
     private const long MaxBandFloats = 2L << 20; // 8 MB per scratch buffer (the 1080p level 0 goes in 6 bands; as fast as whole levels, within noise)
     private readonly Networks nets;
+    private readonly INetworkBackend? backend; // null: the built-in kernels
     private readonly long maxPyramidFloats;
     private readonly Action<int, Workspace, ImageContext> resampleBand;
     private readonly Action<int, Workspace, ImageContext> pnetBand;
@@ -44,9 +45,11 @@ internal sealed class CascadeRunner
     /// <param name="maxPyramidInputFloats">Largest pyramid (all P-Net band inputs, in floats) resampled in one go
     /// before the nets run; larger pyramids are resampled band by band, so that memory stays bounded for huge images
     /// and small minimum face sizes. Results are the same either way.</param>
-    public CascadeRunner(Networks networks, long maxPyramidInputFloats = 8L << 20)
+    /// <param name="backend">Runs the networks instead of the built-in kernels (null: the kernels).</param>
+    public CascadeRunner(Networks networks, long maxPyramidInputFloats = 8L << 20, INetworkBackend? backend = null)
     {
         nets = networks;
+        this.backend = backend;
         maxPyramidFloats = maxPyramidInputFloats;
         resampleBand = ResampleBand;
         pnetBand = PNetBand;
@@ -307,7 +310,8 @@ internal sealed class CascadeRunner
             total += (long)Math.Max(lv.OutHeight, 0) * lv.Width;
         }
 
-        long target = degree <= 1 ? long.MaxValue : Math.Max(1, total / (degree * 3L));
+        // A backend takes whole levels (one call each) and parallelises inside.
+        long target = degree <= 1 || backend is not null ? long.MaxValue : Math.Max(1, total / (degree * 3L));
         for (int l = 0; l < levels.Count; l++)
         {
             var lv = levels[l];
@@ -318,7 +322,7 @@ internal sealed class CascadeRunner
 
             // Also bound the scratch memory: a band's first feature map holds about 2 * rows * width * 16 floats.
             long cost = (long)lv.OutHeight * lv.Width;
-            long byMemory = ((long)lv.OutHeight * lv.Width * 32 / MaxBandFloats) + 1;
+            long byMemory = backend is not null ? 1 : ((long)lv.OutHeight * lv.Width * 32 / MaxBandFloats) + 1;
             long wanted = Math.Max((cost + target - 1) / target, byMemory);
             int bands = (int)Math.Clamp(wanted, 1, Math.Max(1, lv.OutHeight / MinBandRows));
             int bandRows = (lv.OutHeight + bands - 1) / bands;
@@ -415,6 +419,12 @@ internal sealed class CascadeRunner
             input = own;
         }
 
+        if (backend is not null)
+        {
+            PNetOnBackend(item, lv, input, rows, threshold, ws, output);
+            return;
+        }
+
         int scratch = nets.P.ScratchSize(rows, lv.Width);
         Span<float> a = ws.A(scratch), b = ws.B(scratch);
 
@@ -427,43 +437,65 @@ internal sealed class CascadeRunner
         int cs = nets.P.Head.OutputChannelStride;
         bool softmax = nets.P.ClassOutputs == 2;
         int reg = nets.P.ClassOutputs;
-        float scale = (float)lv.Scale;
         for (int k = 0; k < count; k++)
         {
             int i = passing[k] / rowPixels, j = passing[k] - (i * rowPixels);
-            int gy = item.FirstRow + i;
-            int o = passing[k] * cs;
-            float logit = softmax ? a[o + 1] - a[o] : a[o];
-            if (logit < logitBound)
-            {
-                continue;
-            }
+            AddWindow(lv, item.FirstRow + i, j, ow, a.Slice(passing[k] * cs), softmax, reg, logitBound, threshold, output);
+        }
+    }
 
-            float p = 1f / (1f + MathF.Exp(-logit));
-            if (p < threshold)
-            {
-                continue;
-            }
+    /// <summary>The window at output position (<paramref name="gy"/>, <paramref name="j"/>) of a level when its score passes.</summary>
+    private void AddWindow(PyramidLevel lv, int gy, int j, int ow, ReadOnlySpan<float> a, bool softmax, int reg, float logitBound, float threshold, List<Window> output)
+    {
+        float logit = softmax ? a[1] - a[0] : a[0];
+        if (logit < logitBound)
+        {
+            return;
+        }
 
-            var w = reference
-                ? new Window(
-                    (float)Math.Round(2 * j / lv.Scale),
-                    (float)Math.Round(2 * gy / lv.Scale),
-                    (float)Math.Round(((2 * j) + 12) / lv.Scale),
-                    (float)Math.Round(((2 * gy) + 12) / lv.Scale),
-                    p)
-                : new Window(
-                    MathF.Floor(((2 * j) + 1) / scale),
-                    MathF.Floor(((2 * gy) + 1) / scale),
-                    MathF.Floor(((2 * j) + 12) / scale),
-                    MathF.Floor(((2 * gy) + 12) / scale),
-                    p);
-            w.Dx1 = a[o + reg];
-            w.Dy1 = a[o + reg + 1];
-            w.Dx2 = a[o + reg + 2];
-            w.Dy2 = a[o + reg + 3];
-            w.Tag = (gy * ow) + j;
-            output.Add(w);
+        float p = 1f / (1f + MathF.Exp(-logit));
+        if (p < threshold)
+        {
+            return;
+        }
+
+        float scale = (float)lv.Scale;
+        var w = reference
+            ? new Window(
+                (float)Math.Round(2 * j / lv.Scale),
+                (float)Math.Round(2 * gy / lv.Scale),
+                (float)Math.Round(((2 * j) + 12) / lv.Scale),
+                (float)Math.Round(((2 * gy) + 12) / lv.Scale),
+                p)
+            : new Window(
+                MathF.Floor(((2 * j) + 1) / scale),
+                MathF.Floor(((2 * gy) + 1) / scale),
+                MathF.Floor(((2 * j) + 12) / scale),
+                MathF.Floor(((2 * gy) + 12) / scale),
+                p);
+        w.Dx1 = a[reg];
+        w.Dy1 = a[reg + 1];
+        w.Dx2 = a[reg + 2];
+        w.Dy2 = a[reg + 3];
+        w.Tag = (gy * ow) + j;
+        output.Add(w);
+    }
+
+    /// <summary>P-Net on the backend: the whole level in one call, then the same windows as the built-in path.</summary>
+    private void PNetOnBackend(PNetWorkItem item, PyramidLevel lv, ReadOnlySpan<float> input, int rows, float threshold, Workspace ws, List<Window> output)
+    {
+        var (oh, ow) = nets.P.OutputSize(rows, lv.Width);
+        int classes = nets.P.ClassOutputs, cs = classes + 4;
+        Span<float> map = ws.A(oh * ow * cs);
+        backend!.RunPNet(input[..(rows * lv.Width * 3)], rows, lv.Width, map);
+        float logitBound = threshold <= 0 ? float.NegativeInfinity : threshold >= 1 ? float.PositiveInfinity : MathF.Log(threshold / (1 - threshold)) - 1e-3f;
+        int last = Math.Min(oh, item.Rows);
+        for (int i = 0; i < last; i++)
+        {
+            for (int j = 0; j < ow; j++)
+            {
+                AddWindow(lv, item.FirstRow + i, j, ow, map.Slice(((i * ow) + j) * cs), classes == 2, classes, logitBound, threshold, output);
+            }
         }
     }
 
@@ -517,8 +549,9 @@ internal sealed class CascadeRunner
 
         // Several chunks per thread so that threads finish together even when few candidates remain.
         ctx.StageNet = net;
-        ctx.CropChunkSize = degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
-        ForEach((n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, degree, ctx, cropChunk, ct);
+        // A backend gets every crop of the image in one call (one batch) and parallelises inside.
+        ctx.CropChunkSize = backend is not null ? Math.Max(1, n) : degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
+        ForEach((n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, backend is not null ? 1 : degree, ctx, cropChunk, ct);
         float[] outputs = ctx.StageOutputs;
 
         bool softmax = net.ClassOutputs == 2;
@@ -575,6 +608,12 @@ internal sealed class CascadeRunner
             }
 
             ctx.Resampler.Resample(boxes[bi], boxes[bi + 1], boxes[bi + 2], boxes[bi + 3], size, size, 0, size, inputOffset, inputScale, dst, ints);
+        }
+
+        if (backend is not null)
+        {
+            backend.RunCrops(net == nets.R ? CascadeStage.RNet : CascadeStage.ONet, crops, count, ctx.StageOutputs.AsSpan(first * stride, count * stride), stride);
+            return;
         }
 
         net.Forward(crops, count, ws.A(net.ScratchPerCrop), ws.B(net.ScratchPerCrop), ws.Flat(count * net.FlatLength),
