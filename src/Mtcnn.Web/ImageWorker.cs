@@ -18,19 +18,22 @@ public sealed class ImageWorker
     private readonly FaceAnnotator annotator = new();
     private readonly ImageLoadOptions loadOptions;
     private readonly MtcnnWeights? weights;
+    private readonly INetworkBackend? backend;
     private readonly long maxPixels;
 
     /// <summary>Creates the worker.</summary>
     /// <param name="weights">The detector's weights; null uses the embedded original weights.</param>
     /// <param name="maxUploadBytes">Largest encoded image accepted, in bytes (413 above).</param>
     /// <param name="maxPixels">Largest image in pixels, checked from the header before decoding (422 above).</param>
-    public ImageWorker(MtcnnWeights? weights, long maxUploadBytes, long maxPixels)
+    /// <param name="backend">Where the networks run; null: the built-in kernels with <paramref name="weights"/>.</param>
+    public ImageWorker(MtcnnWeights? weights, long maxUploadBytes, long maxPixels, INetworkBackend? backend = null)
     {
+        this.backend = backend;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
         this.weights = weights;
         this.maxPixels = maxPixels;
-        detectors = new DetectorCache(weights);
+        detectors = new DetectorCache(weights, backend);
         loadOptions = new ImageLoadOptions { MaxFileSizeBytes = maxUploadBytes, MaxPixelCount = maxPixels };
     }
 
@@ -158,7 +161,8 @@ public sealed class ImageWorker
         var image = new ImageData(pixels, Width, Height, PixelFormat.Rgb24);
         var defaults = DetectQuery.Parse(QueryCollection.Empty, allowFormat: false, maxPixels).Options;
         var result = detectors.Get(defaults).Detect(image);
-        var everything = new FaceDetector(defaults with { PNetThreshold = 0, RNetThreshold = 0, ONetThreshold = 0, MaxFaces = 4 }, weights).Detect(image);
+        var zero = defaults with { PNetThreshold = 0, RNetThreshold = 0, ONetThreshold = 0, MaxFaces = 4 };
+        var everything = (backend is null ? new FaceDetector(zero, weights) : new FaceDetector(zero, backend)).Detect(image);
         using (var annotated = annotator.Annotate(image, everything))
         {
             byte[] png = annotated.Encode(ImageFileFormat.Png);

@@ -65,6 +65,12 @@ public sealed record WebServerOptions
     public MtcnnWeights? Weights { get; init; }
 
     /// <summary>
+    /// Where the networks run inside this server's detections (for example ONNX Runtime, <c>mtcnn serve --backend
+    /// onnxruntime</c>); null (the default) uses the built-in kernels. Its weights replace <see cref="Weights"/>.
+    /// </summary>
+    public INetworkBackend? NetworkBackend { get; init; }
+
+    /// <summary>
     /// Where images are decoded, detected and encoded; null (the default) runs them on this server's own
     /// <see cref="MaxConcurrentDetections"/> worker threads. With a backend (e.g. an Orleans cluster, <c>mtcnn serve
     /// --cluster</c>) no worker thread is started: <see cref="MaxConcurrentDetections"/> is the number of requests sent

@@ -1,12 +1,46 @@
 using System.Globalization;
 using System.Text.Json;
 using Mtcnn.Imaging;
+using Mtcnn.TestSupport;
 
 namespace Mtcnn.Cli.Tests;
 
 /// <summary>`mtcnn detect` on the bundled sample, run as a real process: every format and the annotated output.</summary>
 public sealed class DetectTests
 {
+    [Fact]
+    public void The_onnxruntime_backend_gives_the_builtin_faces_and_its_provider_errors_are_one_line()
+    {
+        string[] inputs = [CliHarness.Sample, Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg")];
+        var builtIn = CliHarness.Run(["detect", .. inputs, "--format", "jsonl", "-q"]);
+        var onnx = CliHarness.Run(["detect", .. inputs, "--format", "jsonl", "-q", "--backend", "onnxruntime", "--threads", "2"]);
+        Assert.True(onnx.ExitCode == 0, onnx.ToString());
+        var a = builtIn.JsonLines.ToArray();
+        var b = onnx.JsonLines.ToArray();
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+        {
+            var fa = a[i].GetProperty("faces").EnumerateArray().ToArray();
+            var fb = b[i].GetProperty("faces").EnumerateArray().ToArray();
+            Assert.Equal(fa.Length, fb.Length);
+            for (int f = 0; f < fa.Length; f++)
+            {
+                var ba = fa[f].GetProperty("box").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                var bb = fb[f].GetProperty("box").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+                Assert.All(ba.Zip(bb), p => Assert.Equal(p.First, p.Second, 1e-3));
+                Assert.Equal(fa[f].GetProperty("score").GetDouble(), fb[f].GetProperty("score").GetDouble(), 1e-5);
+            }
+        }
+
+        var cuda = CliHarness.Run(["detect", CliHarness.Sample, "--backend", "onnxruntime", "--execution-provider", "cuda"]);
+        Assert.True(cuda.ExitCode == 1, cuda.ToString());
+        Assert.Equal("mtcnn: error: execution provider cuda: the CUDA execution provider is not in this ONNX Runtime build (CPUExecutionProvider); it needs the Microsoft.ML.OnnxRuntime.Gpu.Linux package.", Assert.Single(cuda.ErrorLines));
+
+        var alone = CliHarness.Run(["detect", CliHarness.Sample, "--execution-provider", "cpu"]);
+        Assert.True(alone.ExitCode == 2, alone.ToString());
+        Assert.Contains("--execution-provider: only with --backend onnxruntime", alone.StdErr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Jsonl_on_the_sample_reports_its_one_face()
     {

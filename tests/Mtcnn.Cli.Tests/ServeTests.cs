@@ -44,6 +44,24 @@ public sealed partial class ServeTests
     }
 
     [SkippableFact]
+    public async Task Serves_with_the_networks_on_onnx_runtime()
+    {
+        using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--backend", "onnxruntime"]);
+        string address = await server.AddressAsync();
+        using var client = new HttpClient { BaseAddress = new Uri(address) };
+        using var content = new ByteArrayContent(File.ReadAllBytes(CliHarness.Sample));
+        content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        using var detect = await client.PostAsync("/api/detect", content);
+        Assert.Equal(HttpStatusCode.OK, detect.StatusCode);
+        using var json = JsonDocument.Parse(await detect.Content.ReadAsStringAsync());
+        var face = Assert.Single(json.RootElement.GetProperty("faces").EnumerateArray());
+        var box = face.GetProperty("box").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        Assert.True(new BoundingBox(box[0], box[1], box[2], box[3]).IntersectionOverUnion(CliHarness.SampleFace) >= 0.99f);
+        Assert.True(server.Interrupt(), "the server did not exit within 30 s of SIGINT");
+        Assert.Equal(0, server.ExitCode);
+    }
+
+    [SkippableFact]
     public async Task Serves_detections_and_stops_cleanly_on_sigint()
     {
         using var server = ServerProcess.Start(["--urls", "http://127.0.0.1:0", "--threads", "2", "--max-upload-bytes", "1000000"]);

@@ -42,6 +42,7 @@ internal static class BenchCommand
         var format = OptionFactory.Choice("--format", "text", BenchReportWriter.Formats, "Report format on stdout; markdown prints tables ready to paste into docs.");
         format.Aliases.Add("-f");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines on stderr." };
+        var backend = new BackendOptionSet();
 
         var command = new Command("bench",
             "Measure detection speed: milliseconds per image (median and p90) end to end and per stage, candidates per stage, "
@@ -49,10 +50,12 @@ internal static class BenchCommand
         {
             image, sizes, minFaces, threads, iterations, warmup, batch, weights, format, quiet,
         };
+        backend.AddTo(command);
         command.With(
             "mtcnn bench",
             "mtcnn bench --sizes 640x480 --min-face-size 40 --threads 1 --iterations 50",
-            "mtcnn bench --image group.jpg --batch 16 --format markdown >> docs/performance.md");
+            "mtcnn bench --image group.jpg --batch 16 --format markdown >> docs/performance.md",
+            "mtcnn bench --backend onnxruntime --sizes 640x480,1920x1080");
         command.SetAction(pr =>
         {
             var settings = new BenchSettings(
@@ -66,12 +69,12 @@ internal static class BenchCommand
                 pr.GetValue(weights),
                 pr.GetValue(format)!,
                 pr.GetValue(quiet));
-            return Execute(settings, console);
+            return Execute(settings, console, (w, t) => backend.Create(pr, w, t, console));
         });
         return command;
     }
 
-    private static int Execute(BenchSettings s, CliConsole console)
+    private static int Execute(BenchSettings s, CliConsole console, Func<MtcnnWeights?, int, Mtcnn.OnnxRuntime.OnnxRuntimeBackend?> makeBackend)
     {
         Check(s.Iterations, 1, 100_000, "--iterations");
         Check(s.Warmup, 0, 1000, "--warmup");
@@ -86,6 +89,10 @@ internal static class BenchCommand
         var rows = new List<SingleImageRow>();
         var batchRows = new List<BatchRow>();
         using var sourceBitmap = source.Image.ToSKBitmap();
+
+        // With ONNX Runtime: one backend per thread count (its sessions' thread pools are fixed when they are made).
+        var backends = new Dictionary<int, Mtcnn.OnnxRuntime.OnnxRuntimeBackend?>();
+        string? backendName = null;
         foreach (var size in s.Sizes)
         {
             var image = Scale(sourceBitmap, size);
@@ -94,7 +101,16 @@ internal static class BenchCommand
                 foreach (int threads in s.Threads)
                 {
                     Progress(console, s.Quiet, $"{size} min face {OptionFactory.Format(minFace)}, {threads} thread{(threads == 1 ? "" : "s")}");
-                    var detector = new FaceDetector(new DetectorOptions { MinFaceSize = minFace, MaxDegreeOfParallelism = threads }, weights);
+                    if (!backends.TryGetValue(threads, out var onnx))
+                    {
+                        onnx = makeBackend(weights, threads);
+                        backends[threads] = onnx;
+                        backendName ??= onnx?.Name;
+                    }
+
+                    var detector = onnx is null
+                        ? new FaceDetector(new DetectorOptions { MinFaceSize = minFace, MaxDegreeOfParallelism = threads }, weights)
+                        : new FaceDetector(new DetectorOptions { MinFaceSize = minFace, MaxDegreeOfParallelism = 1 }, onnx);
                     rows.Add(MeasureSingle(detector, image, size, minFace, threads, s.Iterations, s.Warmup));
                     if (s.Batch > 0)
                     {
@@ -105,7 +121,14 @@ internal static class BenchCommand
             }
         }
 
-        var report = new BenchReport(MachineInfo.Current(), name, source.Width, source.Height, s.Iterations, s.Warmup, rows, batchRows);
+        foreach (var b in backends.Values)
+        {
+            b?.Dispose();
+        }
+
+        var machine = MachineInfo.Current();
+        machine = backendName is null ? machine : machine with { Simd = $"{machine.Simd}; networks on {backendName}" };
+        var report = new BenchReport(machine, name, source.Width, source.Height, s.Iterations, s.Warmup, rows, batchRows);
         console.Out.Write(BenchReportWriter.Render(report, s.Format));
         console.Out.Flush();
         return ExitCodes.Success;

@@ -50,6 +50,7 @@ internal static class DetectCommand
             Description = "Detect in the decoded part of truncated or partly corrupt images instead of reporting them as failed.",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines and no summary on stderr (errors are still shown)." };
+        var backend = new BackendOptionSet();
         var select = OptionFactory.Choice("--select", "all", Align.FaceCropMaker.Selections,
             "Which faces to report: all, largest (box area), best (score) or center (largest near the middle, as facenet-pytorch's center_weighted_size).");
 
@@ -65,6 +66,7 @@ internal static class DetectCommand
         command.Options.Add(format);
         command.Options.Add(allowIncomplete);
         command.Options.Add(select);
+        backend.AddTo(command);
         command.Options.Add(quiet);
         command.With(
             "mtcnn detect samples/astronaut.png --output out/",
@@ -97,7 +99,7 @@ internal static class DetectCommand
                 pr.GetValue(allowIncomplete),
                 pr.GetValue(quiet),
                 Align.FaceCropMaker.ParseSelection(pr.GetValue(select)!));
-            return Execute(settings, console);
+            return Execute(settings, console, (weights, threads) => backend.Create(pr, weights, threads, console));
         });
         return command;
     }
@@ -108,7 +110,7 @@ internal static class DetectCommand
     /// <exception cref="UsageException">A value is out of range.</exception>
     public static void ValidateOptions(DetectorOptions options, string command = "detect") => DetectorOptionSet.Validate(options, command);
 
-    private static int Execute(DetectSettings s, CliConsole console)
+    private static int Execute(DetectSettings s, CliConsole console, Func<MtcnnWeights?, int, INetworkBackend?> makeBackend)
     {
         var weights = WeightsFile.Load(s.WeightsPath, "--weights", console);
         var items = InputResolver.Resolve(s.Inputs, s.Recursive, console.In, w => console.WriteErrorLine($"{CliApp.Name}: {w}"));
@@ -118,7 +120,13 @@ internal static class DetectCommand
         }
 
         var (workers, perImage) = DetectPipeline.Split(s.Options.EffectiveParallelism, items.Count);
-        var detector = new FaceDetector(s.Options with { MaxDegreeOfParallelism = perImage }, weights);
+        using var backend = makeBackend(weights, s.Options.MaxDegreeOfParallelism) as IDisposable;
+
+        // ONNX Runtime parallelises inside each call: one image at a time, every thread given to it.
+        var detector = backend is INetworkBackend b
+            ? new FaceDetector(s.Options with { MaxDegreeOfParallelism = 1 }, b)
+            : new FaceDetector(s.Options with { MaxDegreeOfParallelism = perImage }, weights);
+        workers = backend is null ? workers : 1;
         var annotator = s.OutputDirectory is null ? null : new FaceAnnotator();
         var pipeline = new DetectPipeline(detector, workers, annotator, s.OutputDirectory, new ImageLoadOptions { AllowIncompleteData = s.AllowIncomplete }, s.Select);
         var writer = ResultWriter.Create(s.Format, console.Out);

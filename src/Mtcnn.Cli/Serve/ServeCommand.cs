@@ -46,6 +46,7 @@ internal static class ServeCommand
             HelpName = "redis://host:port",
         };
         var clusterId = ClusterCommand.ClusterIdOption();
+        var backend = new BackendOptionSet();
 
         var command = new Command("serve",
             "Run the web demo: a page to try the detector on images and a webcam, and a JSON API (POST /api/detect, POST /api/annotate, "
@@ -53,6 +54,7 @@ internal static class ServeCommand
         {
             urls, maxUpload, maxPixels, timeout, threads, queue, weights, quiet, cluster, clusterId,
         };
+        backend.AddTo(command);
         command.With(
             "mtcnn serve",
             "mtcnn serve --urls http://127.0.0.1:8080 --threads 2",
@@ -81,7 +83,15 @@ internal static class ServeCommand
             if (redis is null)
             {
                 options = options with { Weights = WeightsFile.Load(pr.GetValue(weights), "--weights", console) };
-                return Run(options, pr.GetValue(quiet), console);
+
+                // ONNX Runtime: each request's networks get one thread, as the built-in kernels do in serve.
+                using var onnx = backend.Create(pr, options.Weights, 1, console);
+                return Run(options with { NetworkBackend = onnx }, pr.GetValue(quiet), console);
+            }
+
+            if (pr.GetValue(backend.Backend) != "builtin")
+            {
+                throw new UsageException("--backend: with --cluster the silos run the networks (see 'mtcnn serve --help')");
             }
 
             return RunOnCluster(options, ClusterEndpoint(redis), pr.GetValue(clusterId)!, pr.GetValue(weights), pr.GetValue(quiet), console);

@@ -26,7 +26,7 @@ internal sealed partial class ImageEndpoints
         this.options = options;
         this.workers = workers;
         this.logger = logger;
-        worker = new ImageWorker(options.Weights, options.MaxUploadBytes, options.MaxPixels);
+        worker = new ImageWorker(options.Weights, options.MaxUploadBytes, options.MaxPixels, options.NetworkBackend);
         backend = options.Backend;
     }
 

@@ -12,14 +12,17 @@ internal sealed class DetectorCache
     public const int Capacity = 16;
 
     private readonly MtcnnWeights? weights;
+    private readonly INetworkBackend? backend;
     private readonly LinkedList<FaceDetector> recent = new();
     private readonly Lock gate = new();
 
     /// <summary>Creates an empty cache.</summary>
     /// <param name="weights">Weights for every detector; null uses the embedded ones.</param>
-    public DetectorCache(MtcnnWeights? weights)
+    /// <param name="backend">Where the networks run; null: the built-in kernels (with <paramref name="weights"/>).</param>
+    public DetectorCache(MtcnnWeights? weights, INetworkBackend? backend = null)
     {
         this.weights = weights;
+        this.backend = backend;
     }
 
     /// <summary>Detectors held now.</summary>
@@ -47,7 +50,7 @@ internal sealed class DetectorCache
         }
 
         // Built outside the lock: it prepares the networks and validates the options.
-        var created = new FaceDetector(options, weights);
+        var created = backend is null ? new FaceDetector(options, weights) : new FaceDetector(options, backend);
         lock (gate)
         {
             if (Find(options) is { } raced)
