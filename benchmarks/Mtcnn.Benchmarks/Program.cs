@@ -12,6 +12,12 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "networks")
+        {
+            NetworkProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1);
+            return 0;
+        }
+
         if (args.Length > 1 && args[0] == "stages")
         {
             StageProbe.Run(args[1]);
