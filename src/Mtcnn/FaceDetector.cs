@@ -146,6 +146,12 @@ public sealed class FaceDetector
             }
         }
 
+        if (Backend is not null && Options.Rotations == DetectionRotations.Rotate0 && images.Count > 1)
+        {
+            DetectBatchOnBackend(images, results, cancellationToken);
+            return results;
+        }
+
         var po = new ParallelOptions { MaxDegreeOfParallelism = Options.EffectiveParallelism, CancellationToken = cancellationToken };
         Parallel.For(0, images.Count, po, i => results[i] = Detect(images[i], 1, cancellationToken));
         return results;
@@ -163,10 +169,7 @@ public sealed class FaceDetector
 
     private DetectionResult DetectCore(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, int degree, CancellationToken cancellationToken)
     {
-        if ((long)width * height > Options.MaxImagePixels)
-        {
-            throw new ArgumentOutOfRangeException(nameof(pixels), $"The image has {(long)width * height} pixels ({width}x{height}); the limit (MaxImagePixels) is {Options.MaxImagePixels}.");
-        }
+        CheckPixels(width, height, nameof(pixels));
 
         if (Options.Rotations == DetectionRotations.Rotate0)
         {
@@ -221,15 +224,81 @@ public sealed class FaceDetector
         return turns;
     }
 
-    private DetectionResult RunOnce(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, DetectorOptions options, int degree, CancellationToken cancellationToken)
+    private void CheckPixels(int width, int height, string paramName)
+    {
+        if ((long)width * height > Options.MaxImagePixels)
+        {
+            throw new ArgumentOutOfRangeException(paramName, $"The image has {(long)width * height} pixels ({width}x{height}); the limit (MaxImagePixels) is {Options.MaxImagePixels}.");
+        }
+    }
+
+    /// <summary>Images of a batch whose crops go to the backend together (one R-Net and one O-Net call per group).</summary>
+    public const int BackendBatchImages = 64;
+
+    /// <summary>
+    /// <see cref="DetectBatch"/> on a backend: groups of up to <see cref="BackendBatchImages"/> images are detected side
+    /// by side, each on a thread of its own (they wait for each other at R-Net and O-Net), and every stage's crops of
+    /// the whole group go to the backend in one call.
+    /// </summary>
+    private void DetectBatchOnBackend(IReadOnlyList<ImageData> images, DetectionResult[] results, CancellationToken cancellationToken)
+    {
+        for (int start = 0; start < images.Count; start += BackendBatchImages)
+        {
+            int count = Math.Min(BackendBatchImages, images.Count - start);
+            var batch = new CropBatch(Backend!, count);
+            LastBatchCalls = 0;
+            var errors = new Exception?[count];
+            var threads = new Thread[count];
+            for (int k = 0; k < count; k++)
+            {
+                int index = start + k;
+                threads[k] = new Thread(() =>
+                {
+                    using var member = batch.Join();
+                    try
+                    {
+                        var image = images[index];
+                        CheckPixels(image.Width, image.Height, nameof(images));
+                        results[index] = RunOnce(image.Pixels.Span, image.Width, image.Height, image.Stride, image.Format, Options, 1, cancellationToken, member);
+                    }
+#pragma warning disable CA1031 // Rethrown on the caller's thread below.
+                    catch (Exception e)
+#pragma warning restore CA1031
+                    {
+                        errors[index - start] = e;
+                    }
+                })
+                { IsBackground = true, Name = "mtcnn-batch" };
+                threads[k].Start();
+            }
+
+            foreach (var t in threads)
+            {
+                t.Join();
+            }
+
+            LastBatchCalls += batch.Calls;
+            if (errors.FirstOrDefault(e => e is not null) is { } error)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
+            }
+        }
+    }
+
+    /// <summary>Backend crop calls of the last group of the last <see cref="DetectBatch"/> (for tests).</summary>
+    internal int LastBatchCalls { get; private set; }
+
+    private DetectionResult RunOnce(ReadOnlySpan<byte> pixels, int width, int height, int stride, PixelFormat format, DetectorOptions options, int degree, CancellationToken cancellationToken, CropBatch.Member? member = null)
     {
         var ctx = contexts.TryTake(out var c) ? c : runner.NewContext();
         try
         {
+            ctx.BatchMember = member;
             return runner.Run(pixels, width, height, stride, format, options, degree, ctx, cancellationToken);
         }
         finally
         {
+            ctx.BatchMember = null;
             contexts.Add(ctx);
         }
     }

@@ -62,6 +62,30 @@ public sealed class OnnxRuntimeBackendTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void DetectBatch_batches_the_crops_of_all_images_and_gives_each_images_faces()
+    {
+        ImageData[] images =
+        [
+            ImageLoader.Load(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg")).Image,
+            ImageLoader.Load(Path.Combine(SharedData.RepoRoot, "samples", "astronaut.png")).Image,
+            new ImageData(new byte[80 * 60 * 3], 80, 60, PixelFormat.Rgb24),
+        ];
+        using var backend = OnnxRuntimeBackend.Create();
+        var detector = new FaceDetector(DetectorOptions.Default, backend);
+        var batch = detector.DetectBatch(images);
+        for (int i = 0; i < images.Length; i++)
+        {
+            var single = detector.Detect(images[i]);
+            Assert.Equal(single.Faces.Count, batch[i].Faces.Count);
+            for (int f = 0; f < single.Faces.Count; f++)
+            {
+                Assert.True(single.Faces[f].Box.IntersectionOverUnion(batch[i].Faces[f].Box) > 0.9999f);
+                Assert.Equal(single.Faces[f].Score, batch[i].Faces[f].Score, 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
     public void An_explicit_cuda_request_on_a_cpu_build_is_one_clear_error_and_auto_falls_back_with_a_warning()
     {
         Skip.If(OnnxRuntimeBackend.AvailableProviders().Contains("CUDAExecutionProvider"), "this ONNX Runtime build has CUDA");

@@ -551,6 +551,12 @@ internal sealed class CascadeRunner
         ctx.StageNet = net;
         // A backend gets every crop of the image in one call (one batch) and parallelises inside.
         ctx.CropChunkSize = backend is not null ? Math.Max(1, n) : degree <= 1 ? CropChunk : Math.Clamp((n + (4 * degree) - 1) / (4 * degree), 4, CropChunk);
+        if (n == 0 && ctx.BatchMember is { } member)
+        {
+            // Nothing to crop: still take part in the batch's round for this stage.
+            member.Run(net == nets.R ? CascadeStage.RNet : CascadeStage.ONet, default, 0, default, stride);
+        }
+
         ForEach((n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, backend is not null ? 1 : degree, ctx, cropChunk, ct);
         float[] outputs = ctx.StageOutputs;
 
@@ -612,7 +618,17 @@ internal sealed class CascadeRunner
 
         if (backend is not null)
         {
-            backend.RunCrops(net == nets.R ? CascadeStage.RNet : CascadeStage.ONet, crops, count, ctx.StageOutputs.AsSpan(first * stride, count * stride), stride);
+            var stage = net == nets.R ? CascadeStage.RNet : CascadeStage.ONet;
+            var outputs = ctx.StageOutputs.AsSpan(first * stride, count * stride);
+            if (ctx.BatchMember is { } member)
+            {
+                member.Run(stage, crops, count, outputs, stride);
+            }
+            else
+            {
+                backend.RunCrops(stage, crops, count, outputs, stride);
+            }
+
             return;
         }
 

@@ -64,6 +64,9 @@ internal sealed class ImageContext(ImageResampler resampler)
         return Resampler;
     }
 
+    /// <summary>This image's part in a cross-image crop batch (<see cref="FaceDetector.DetectBatch"/> on a backend); null otherwise.</summary>
+    public CropBatch.Member? BatchMember { get; set; }
+
     /// <summary>Drops what the call's resampler holds of the caller's pixels.</summary>
     public void ReleasePixels() => direct?.Release();
 

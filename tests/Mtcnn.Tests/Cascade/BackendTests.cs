@@ -88,6 +88,46 @@ public sealed class BackendTests
         Assert.Equal(builtIn.PNetCandidates.Count, backend.LargestBatch);
     }
 
+    [Theory]
+    [InlineData(CascadeStage.ONet)]
+    [InlineData(CascadeStage.RNet)]
+    public void DetectBatch_on_a_backend_sends_each_stage_of_the_whole_batch_in_one_call(CascadeStage last)
+    {
+        var hopper = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var astronaut = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "samples", "astronaut.png"));
+        var blank = new ImageData(new byte[64 * 48 * 3], 64, 48, PixelFormat.Rgb24); // no candidates at all
+        ImageData[] images = [hopper, blank, astronaut, hopper];
+        var options = DetectorOptions.Default with { LastStage = last, CollectStageCandidates = true };
+        var expected = images.Select(i => new FaceDetector(options, MtcnnWeights.Default, SimdLevel.Scalar).Detect(i)).ToArray();
+
+        var backend = new KernelBackend(MtcnnWeights.Default);
+        var detector = new FaceDetector(options, backend);
+        var results = detector.DetectBatch(images);
+        for (int i = 0; i < images.Length; i++)
+        {
+            Assert.Equal(Describe(expected[i]), Describe(results[i]));
+        }
+
+        Assert.Equal(last == CascadeStage.ONet ? 2 : 1, backend.CropCalls);
+        Assert.Equal(last == CascadeStage.ONet ? 2 : 1, detector.LastBatchCalls);
+        Assert.Equal(expected.Sum(e => e.PNetCandidates.Count), backend.LargestBatch);
+    }
+
+    [Fact]
+    public void A_failing_image_of_a_backend_batch_does_not_hold_up_the_others()
+    {
+        var hopper = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var options = DetectorOptions.Default with { MaxImagePixels = 300_000 };
+        var big = new ImageData(new byte[600 * 600 * 3], 600, 600, PixelFormat.Rgb24);
+        var detector = new FaceDetector(options, new KernelBackend(MtcnnWeights.Default));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => detector.DetectBatch([hopper, big, hopper]));
+        Assert.Contains("MaxImagePixels", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, detector.LastBatchCalls);
+    }
+
+    private static string Describe(DetectionResult r) => string.Join(";", r.Faces.Select(f => $"{f.Box} {f.Score:R} {f.Landmarks}"))
+        + "|" + string.Join(";", r.FinalCandidates.Select(c => $"{c.Box} {c.Score:R}"));
+
     [Fact]
     public void A_backend_is_required()
     {
