@@ -96,8 +96,24 @@ public sealed class OnnxRuntimeBackend : INetworkBackend, IDisposable
     /// <summary>The provider in use.</summary>
     public ExecutionProvider Provider { get; private init; }
 
+    // ONNX Runtime's own log goes to stderr in colour and several lines (a missing CUDA library, say); this backend
+    // reports such failures itself in one line, so only fatal messages are let through.
+    private static readonly Lazy<OrtEnv> Env = new(() =>
+    {
+        try
+        {
+            var quiet = new EnvironmentCreationOptions { logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, logId = "mtcnn" };
+            return OrtEnv.CreateInstanceWithOptions(ref quiet);
+        }
+        catch (OnnxRuntimeException)
+        {
+            // Created before by the application, with its own settings.
+            return OrtEnv.Instance();
+        }
+    });
+
     /// <summary>The providers this ONNX Runtime build offers (e.g. <c>CPUExecutionProvider</c>).</summary>
-    public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
+    public static IReadOnlyList<string> AvailableProviders() => Env.Value.GetAvailableProviders();
 
     /// <summary>Creates the backend.</summary>
     /// <param name="weights">The weights; null uses the embedded original weights.</param>
@@ -108,6 +124,7 @@ public sealed class OnnxRuntimeBackend : INetworkBackend, IDisposable
     {
         weights ??= MtcnnWeights.Default;
         options ??= new OnnxRuntimeBackendOptions();
+        _ = Env.Value;
         if (options.Provider is ExecutionProvider.Cuda or ExecutionProvider.Auto)
         {
             var session = new SessionOptions();
