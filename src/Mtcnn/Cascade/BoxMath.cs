@@ -281,7 +281,7 @@ internal static class BoxMath
         }
 
         windows.Clear();
-        windows.AddRange(new ArraySegment<Window>(keptWindows, 0, kept));
+        windows.AddRange(keptWindows.AsSpan(0, kept)); // a span: no boxed enumerable
     }
 
     // floor(log2(v)) for the class bounds (v > 0), saturated for values outside the normal range.

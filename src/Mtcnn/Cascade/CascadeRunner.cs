@@ -36,6 +36,8 @@ internal sealed class CascadeRunner
     private readonly Action<int, Workspace, ImageContext> levelNms;
     private readonly Action<int, Workspace, ImageContext> cropChunk;
     private readonly Stack<Workspace> workspaces = new();
+    private readonly Func<Workspace> rentWorkspace;
+    private readonly Action<Workspace> returnWorkspace;
     private readonly float inputOffset;
     private readonly float inputScale;
     private readonly bool bgr;
@@ -55,6 +57,8 @@ internal sealed class CascadeRunner
         pnetBand = PNetBand;
         levelNms = LevelNms;
         cropChunk = CropChunkBody;
+        rentWorkspace = Rent;
+        returnWorkspace = Return;
         reference = networks.Variant == ModelVariant.Reference;
         inputOffset = reference ? 0f : 127.5f;
         inputScale = reference ? 1f / 255f : 0.0078125f;
@@ -227,7 +231,7 @@ internal sealed class CascadeRunner
 
             Nms(ctx, cands, options.ONetNmsThreshold, OverlapKind.MinimumPlusOne);
             int keep = options.MaxFaces > 0 ? Math.Min(options.MaxFaces, cands.Count) : cands.Count;
-            var list = new Face[keep];
+            var list = keep == 0 ? [] : new Face[keep];
             for (int i = 0; i < keep; i++)
             {
                 var w = cands[i];
@@ -664,8 +668,30 @@ internal sealed class CascadeRunner
 
         // Dynamic scheduling: each worker takes the next item as it becomes free. Items come largest first, so
         // this balances far better than handing out contiguous index ranges.
-        int next = -1;
         int workers = Math.Min(degree, count);
+        if (WorkerTeam.TryRent() is { } team)
+        {
+            try
+            {
+                team.Run(count, workers, body, ctx, rentWorkspace, returnWorkspace, ct);
+            }
+            finally
+            {
+                WorkerTeam.Return(team);
+            }
+
+            return;
+        }
+
+        // Every team is busy (many concurrent callers): the thread pool, with its per-loop allocations.
+        OnThreadPool(count, workers, ctx, body, ct);
+    }
+
+    // Apart from ForEach so that its closure is allocated only when this path runs (a lambda capturing parameters
+    // makes the compiler allocate the closure at the start of the method that declares them).
+    private void OnThreadPool(int count, int workers, ImageContext ctx, Action<int, Workspace, ImageContext> body, CancellationToken ct)
+    {
+        int next = -1;
         var po = new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = ct };
         Parallel.For(0, workers, po, _ =>
         {
