@@ -20,13 +20,20 @@ internal static class TrainCascadeCommand
         var landmarks = new Option<string?>("--landmarks") { Description = "CNN_FacePoint landmark list (path left right top bottom x1 y1 ... x5 y5)." };
         var landmarkImages = new Option<string?>("--landmark-images") { Description = "Folder the landmark list's paths are relative to (default: the list's folder)." };
         var lines = new Option<string?>("--lines") { Description = "1-based inclusive line range of the landmark list, e.g. 1:9000." };
-        var init = new Option<string>("--init") { Description = "scratch, default (fine-tune every stage from the bundled weights) or a weight file.", DefaultValueFactory = _ => "scratch" };
-        var epochs = new Option<string>("--epochs") { Description = "Epochs for P-Net,R-Net,O-Net.", DefaultValueFactory = _ => "10,10,10" };
+        var init = new Option<string>("--init") { Description = "scratch, or default (the bundled weights) / a weight file to fine-tune; fine-tuning uses the recipe below for every option not given.", DefaultValueFactory = _ => "scratch" };
+        var stages = new Option<string?>("--stages") { Description = "Stages to train, e.g. onet or pnet,rnet,onet; the others keep --init's networks. Default: all from scratch; onet when fine-tuning." };
+        var freeze = new Option<string?>("--freeze") { Description = "Layers kept fixed in the trained stages: conv, trunk, face, box, landmarks or layer names. Default: none from scratch; trunk,face,box (the landmark head alone) when fine-tuning." };
+        var epochs = new Option<string?>("--epochs") { Description = "Epochs for P-Net,R-Net,O-Net. Default: 10,10,10 from scratch; 4 for O-Net when fine-tuning." };
         var batch = new Option<string>("--batch-sizes") { Description = "Batch sizes for P-Net,R-Net,O-Net.", DefaultValueFactory = _ => "512,256,128" };
-        var lr = new Option<string>("--lr") { Description = "Initial learning rates for P-Net,R-Net,O-Net.", DefaultValueFactory = _ => "0.001,0.001,0.001" };
-        var decay = new Option<double>("--decay-at") { Description = "Multiply the learning rate by 0.1 after this fraction of each stage's epochs (0 = never).", DefaultValueFactory = _ => 0.7 };
+        var lr = new Option<string?>("--lr") { Description = "Initial learning rates for P-Net,R-Net,O-Net. Default: 0.001 each." };
+        var decay = new Option<double?>("--decay-at") { Description = "Multiply the learning rate by 0.1 after this fraction of each stage's epochs (0 = never). Default: 0.7 from scratch, 0 when fine-tuning." };
         var ohem = new Option<double>("--ohem-ratio") { Description = "Fraction of classification losses kept per batch.", DefaultValueFactory = _ => 0.7 };
-        var maxSamples = new Option<string>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all).", DefaultValueFactory = _ => "0,0,0" };
+        var maxSamples = new Option<string?>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all). Default: 0,0,0 from scratch; 0,200000,50000 when fine-tuning." };
+        var valFraction = new Option<double>("--val-fraction") { Description = "Share of the landmark images held out, as whole images, to validate the whole cascade after every epoch (0 = off).", DefaultValueFactory = _ => 0.1 };
+        var valLandmarks = new Option<string?>("--val-landmarks") { Description = "Validate on this landmark list instead of held-out training images (never the images you test on)." };
+        var valImages = new Option<string?>("--val-images") { Description = "Folder of --val-landmarks' images (default: the list's folder)." };
+        var valLines = new Option<string?>("--val-lines") { Description = "Lines of --val-landmarks to use, e.g. 1:500." };
+        var patience = new Option<int?>("--patience") { Description = "Stop a stage after this many epochs without a new best on the validation images (0 = never). Default: 3 from scratch, 2 when fine-tuning." };
         var minFace = new Option<float>("--mining-min-face-size") { Description = "Smallest face the mining detector looks for.", DefaultValueFactory = _ => 12f };
         var noMinedLandmarks = new Option<bool>("--no-mined-landmarks") { Description = "Do not reuse mined positive/part crops of landmark faces as landmark samples for R-Net and O-Net." };
         var seed = new Option<int>("--seed") { Description = "Seed of data preparation and training.", DefaultValueFactory = _ => 1 };
@@ -34,7 +41,7 @@ internal static class TrainCascadeCommand
 
         var command = new Command("train-cascade", "Prepare samples and train P-Net, R-Net and O-Net in turn, mining hard examples with the stages trained so far; resumable with --resume.")
         {
-            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, epochs, batch, lr, decay, ohem, maxSamples, minFace, noMinedLandmarks, seed, threads,
+            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, stages, freeze, epochs, batch, lr, decay, ohem, maxSamples, valFraction, valLandmarks, valImages, valLines, patience, minFace, noMinedLandmarks, seed, threads,
         };
         command.SetAction(pr =>
         {
@@ -59,7 +66,15 @@ internal static class TrainCascadeCommand
                     throw new UsageException($"--lines: '{text}' is not a range like 1:9000");
                 }
 
-                var options = new CascadeOptions
+                var initValue = TrainCommand.ResolveWeightsArgument(pr.GetValue(init)!, "--init");
+                var recipe = initValue == "scratch" ? new CascadeOptions() : CascadeOptions.FineTuneRecipe(initValue);
+                var valRange = LineRange.All;
+                if (pr.GetValue(valLines) is { } vl && !LineRange.TryParse(vl, out valRange))
+                {
+                    throw new UsageException($"--val-lines: '{vl}' is not a range like 1:500");
+                }
+
+                var options = recipe with
                 {
                     Sources = new DataSources
                     {
@@ -69,13 +84,20 @@ internal static class TrainCascadeCommand
                         LandmarkImages = Full(pr.GetValue(landmarkImages)),
                         LandmarkLines = range,
                     },
-                    Init = TrainCommand.ResolveWeightsArgument(pr.GetValue(init)!, "--init"),
-                    Epochs = Numbers(pr.GetValue(epochs)!, "--epochs", int.Parse),
+                    Init = initValue,
+                    Stages = pr.GetValue(stages) is { } st ? ParseStages(st) : recipe.Stages,
+                    Freeze = pr.GetValue(freeze) is { } fr ? TrainCommand.ParseList(fr) : recipe.Freeze,
+                    Epochs = pr.GetValue(epochs) is { } ep ? Numbers(ep, "--epochs", int.Parse) : recipe.Epochs,
                     BatchSizes = Numbers(pr.GetValue(batch)!, "--batch-sizes", int.Parse),
-                    LearningRates = Numbers(pr.GetValue(lr)!, "--lr", double.Parse),
-                    DecayAt = pr.GetValue(decay),
+                    LearningRates = pr.GetValue(lr) is { } rate ? Numbers(rate, "--lr", double.Parse) : recipe.LearningRates,
+                    DecayAt = pr.GetValue(decay) ?? recipe.DecayAt,
                     OhemRatio = pr.GetValue(ohem),
-                    MaxSamples = Numbers(pr.GetValue(maxSamples)!, "--max-samples", long.Parse),
+                    MaxSamples = pr.GetValue(maxSamples) is { } ms ? Numbers(ms, "--max-samples", long.Parse) : recipe.MaxSamples,
+                    ValidationFraction = pr.GetValue(valFraction),
+                    ValLandmarks = Full(pr.GetValue(valLandmarks)),
+                    ValImages = Full(pr.GetValue(valImages)),
+                    ValLines = valRange,
+                    Patience = pr.GetValue(patience) ?? recipe.Patience,
                     MiningMinFaceSize = pr.GetValue(minFace),
                     MinedLandmarks = !pr.GetValue(noMinedLandmarks),
                     Seed = pr.GetValue(seed),
@@ -109,6 +131,9 @@ internal static class TrainCascadeCommand
     }
 
     private static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
+
+    private static NetKind[] ParseStages(string text) =>
+        [.. TrainCommand.ParseList(text).Select(TrainCommand.ParseNetName).Distinct().Order()];
 
     private static T[] Numbers<T>(string text, string option, Func<string, IFormatProvider, T> parse)
     {

@@ -28,6 +28,11 @@ internal static class TrainCommand
         var weights = new Option<string?>("--task-weights") { Description = "Classification,box,landmark loss weights (default: P/R 1,0.5,0.5; O 1,0.5,1)." };
         var val = new Option<double>("--val-fraction") { Description = "Fraction of source images held out for validation.", DefaultValueFactory = _ => 0.1 };
         var threshold = new Option<double?>("--threshold") { Description = "Face probability threshold for validation precision/recall (default: the stage's cascade threshold)." };
+        var freeze = new Option<string?>("--freeze") { Description = "Layers to keep fixed, comma-separated: conv (the convolutions), trunk (all but the heads), face, box, landmarks (a head), or layer names (conv1, dense5, ...). O-Net's landmark head alone: trunk,face,box." };
+        var valLandmarks = new Option<string?>("--val-landmarks") { Description = "Validate the whole cascade (this net merged into --base) on this landmark list after every epoch, keep the best epoch and stop early." };
+        var valImages = new Option<string?>("--val-images") { Description = "Folder of --val-landmarks' images (default: the list's folder)." };
+        var valLines = new Option<string?>("--val-lines") { Description = "Lines of --val-landmarks to use, e.g. 9001:9500." };
+        var patience = new Option<int>("--patience") { Description = "With --val-landmarks: stop after this many epochs without a new best (0 = never).", DefaultValueFactory = _ => 3 };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training samples at random." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, split, shuffling and flips.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "libtorch threads (0 = its default).", DefaultValueFactory = _ => 0 };
@@ -38,7 +43,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train P-Net, R-Net or O-Net on prepared samples: multi-task loss, online hard sample mining, checkpoints every epoch, resumable.")
         {
-            net, samples, data, variant, init, baseWeights, epochs, batch, optimizer, lr, steps, gamma, momentum, decay, ohem, weights, val, threshold, noFlip, seed, threads, maxBatches, project, name, resume,
+            net, samples, data, variant, init, baseWeights, epochs, batch, optimizer, lr, steps, gamma, momentum, decay, ohem, weights, val, threshold, freeze, valLandmarks, valImages, valLines, patience, noFlip, seed, threads, maxBatches, project, name, resume,
         };
         command.SetAction(pr =>
         {
@@ -85,6 +90,11 @@ internal static class TrainCommand
                     LandmarkWeight = wl,
                     ValidationFraction = pr.GetValue(val),
                     Threshold = pr.GetValue(threshold),
+                    Freeze = ParseList(pr.GetValue(freeze)),
+                    ValLandmarks = pr.GetValue(valLandmarks) is { } vl ? Path.GetFullPath(vl) : null,
+                    ValImages = pr.GetValue(valImages) is { } vi ? Path.GetFullPath(vi) : null,
+                    ValLines = pr.GetValue(valLines) is { } lines ? (Mtcnn.Evaluation.Annotations.LineRange.TryParse(lines, out var range) ? range : throw new UsageException($"--val-lines: '{lines}' is not a range like 9001:9500")) : Mtcnn.Evaluation.Annotations.LineRange.All,
+                    Patience = pr.GetValue(patience),
                     Flip = !pr.GetValue(noFlip),
                     Seed = pr.GetValue(seed),
                     Threads = pr.GetValue(threads),
@@ -118,7 +128,7 @@ internal static class TrainCommand
             return 130;
         }
 
-        Console.WriteLine($"{run.Name}: {result.History.Count} epochs; weights: {result.WeightsFile}");
+        Console.WriteLine($"{run.Name}: {result.History.Count} epochs; weights: {result.WeightsFile}" + (result.Selection.Length == 0 ? string.Empty : $" ({result.Selection})"));
         if (result.History.Count > 0)
         {
             Console.WriteLine(result.History[^1].Describe());
@@ -139,12 +149,16 @@ internal static class TrainCommand
         }
     }
 
-    public static NetKind ParseNet(string value) => value.ToUpperInvariant() switch
+    public static NetKind ParseNet(string value) => ParseNetName(value, "--net");
+
+    public static NetKind ParseNetName(string value) => ParseNetName(value, "--stages");
+
+    private static NetKind ParseNetName(string value, string option) => value.ToUpperInvariant() switch
     {
         "PNET" => NetKind.PNet,
         "RNET" => NetKind.RNet,
         "ONET" => NetKind.ONet,
-        _ => throw new UsageException($"--net: '{value}' is not pnet, rnet or onet"),
+        _ => throw new UsageException($"{option}: '{value}' is not pnet, rnet or onet"),
     };
 
     public static ModelVariant ParseVariant(string value) => value.ToUpperInvariant() switch
@@ -171,6 +185,10 @@ internal static class TrainCommand
 
         return File.Exists(value) ? Path.GetFullPath(value) : throw new UsageException($"{option}: '{value}' is not scratch, default, a weight file or a run folder");
     }
+
+    /// <summary>A comma-separated list (empty entries dropped); none for null.</summary>
+    public static string[] ParseList(string? text) =>
+        text is null ? [] : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static (double?, double?, double?) ParseTaskWeights(string? text)
     {

@@ -16,6 +16,30 @@ public sealed record CascadeOptions
     /// <summary>Starting weights of every stage: <c>scratch</c>, <c>default</c> or a weight file (fine-tuning).</summary>
     public string Init { get; init; } = "scratch";
 
+    /// <summary>The stages that are trained, in cascade order; the others keep <see cref="Init"/>'s networks (so a subset needs trained starting weights).</summary>
+    public IReadOnlyList<NetKind> Stages { get; init; } = [NetKind.PNet, NetKind.RNet, NetKind.ONet];
+
+    /// <summary>Layers kept fixed in every trained stage (<see cref="LayerFreeze"/>).</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    /// <summary>
+    /// Share of the landmark list's images (of the selected lines) held out as whole images for whole-cascade
+    /// validation, when <see cref="ValLandmarks"/> is not given; 0 = no whole-cascade validation.
+    /// </summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>A separate validation list instead of held-out training images (never the images a claim is tested on).</summary>
+    public string? ValLandmarks { get; init; }
+
+    /// <summary>The folder of <see cref="ValLandmarks"/>' images; null = the list's folder.</summary>
+    public string? ValImages { get; init; }
+
+    /// <summary>The lines of <see cref="ValLandmarks"/> to use.</summary>
+    public LineRange ValLines { get; init; } = LineRange.All;
+
+    /// <summary>Early stopping: a stage ends after this many epochs without a new best on the validation images (0 = never).</summary>
+    public int Patience { get; init; } = 3;
+
     /// <summary>Epochs for P-Net, R-Net and O-Net.</summary>
     public IReadOnlyList<int> Epochs { get; init; } = [10, 10, 10];
 
@@ -53,10 +77,52 @@ public sealed record CascadeOptions
     /// <summary>Threads for data preparation and libtorch (0 = defaults).</summary>
     public int Threads { get; init; }
 
+    /// <summary>
+    /// The documented fine-tuning recipe, used by <c>train-cascade --init default|FILE</c> for every setting not given:
+    /// only O-Net is trained, and only its landmark head (<c>--stages onet --freeze trunk,face,box</c>), 4 epochs at a
+    /// constant 0.001 on at most 50,000 samples mined with the starting P-Net and R-Net, the epoch kept by whole-cascade
+    /// validation on 10 % of the images held out (early stop after 2 epochs without a new best). The detections (scores
+    /// and boxes) stay exactly the starting ones, and a head that does not beat the starting one on the validation images is not kept.
+    /// </summary>
+    /// <param name="init">The starting weights.</param>
+    /// <returns>The options with the recipe's values (the data sources are still to be set).</returns>
+    public static CascadeOptions FineTuneRecipe(string init) => new()
+    {
+        Init = init,
+        Stages = [NetKind.ONet],
+        Freeze = ["trunk", "face"],
+        Epochs = [4, 4, 4],
+        LearningRates = [0.001, 0.001, 0.001],
+        DecayAt = 0,
+        MaxSamples = [0, 200_000, 50_000],
+        Patience = 2,
+    };
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
     {
+        if (Stages is null || Stages.Count == 0 || Stages.Distinct().Count() != Stages.Count || !Stages.SequenceEqual(Stages.Order()))
+        {
+            throw new ArgumentException("stages: give one or more of pnet, rnet, onet, each once");
+        }
+
+        if (Stages.Count < 3 && Init == "scratch")
+        {
+            throw new ArgumentException("stages: training only some stages keeps the others from --init, so --init must be default or a weight file");
+        }
+
+        LayerFreeze.Validate(Freeze ?? throw new ArgumentException("freeze: the list must not be null"));
+        if (ValidationFraction is < 0 or >= 1)
+        {
+            throw new ArgumentException($"the validation fraction must be in [0, 1) (got {ValidationFraction})");
+        }
+
+        if (Patience < 0)
+        {
+            throw new ArgumentException($"patience must be 0 or more (got {Patience})");
+        }
+
         if (Epochs.Count != 3 || BatchSizes.Count != 3 || LearningRates.Count != 3 || MaxSamples.Count != 3)
         {
             throw new ArgumentException("epochs, batch sizes, learning rates and sample limits need three values each (P-Net, R-Net, O-Net)");
@@ -176,9 +242,16 @@ public sealed class CascadeTraining
         var o = Options;
         IReadOnlyList<TrainingImage>? images = null;
         string? previous = o.Init is "scratch" or "default" ? null : o.Init;
+        var validation = ResolveValidation(ref images, observer);
         for (var s = 0; s < Stages.Length; s++)
         {
             var net = Stages[s];
+            if (!o.Stages.Contains(net))
+            {
+                observer?.OnMessage($"{TrainingRun.NetName(net)}: not trained, kept from {o.Init}");
+                continue;
+            }
+
             var samples = SamplesPath(net);
             if (!File.Exists(samples))
             {
@@ -190,7 +263,7 @@ public sealed class CascadeTraining
                     MaxDegreeOfParallelism = o.Threads,
                     MaxSamples = o.MaxSamples[s],
                     MinFaceSize = o.MiningMinFaceSize,
-                    Weights = net == NetKind.PNet ? null : ReadWeights(previous ?? throw new InvalidOperationException("no mining weights")),
+                    Weights = net == NetKind.PNet ? null : previous is null ? MtcnnWeights.Default : ReadWeights(previous),
                 };
                 if (net != NetKind.PNet)
                 {
@@ -211,7 +284,7 @@ public sealed class CascadeTraining
             var runFolder = RunPath(net);
             var run = File.Exists(Path.Combine(runFolder, TrainingRun.OptionsFile))
                 ? TrainingRun.Open(runFolder)
-                : TrainingRun.Create(StageOptions(s, samples, previous), Path.GetDirectoryName(runFolder)!, TrainingRun.NetName(net));
+                : TrainingRun.Create(StageOptions(s, samples, previous, validation), Path.GetDirectoryName(runFolder)!, TrainingRun.NetName(net));
             var trained = run.Run(observer, cancellationToken);
             if (!trained.Completed)
             {
@@ -231,7 +304,42 @@ public sealed class CascadeTraining
         return final;
     }
 
-    private TrainOptions StageOptions(int stage, string samples, string? previous)
+    /// <summary>The list of whole-cascade validation images a run holds out of its training lines.</summary>
+    public string HeldOutListPath => Path.Combine(Folder, "data", "validation.txt");
+
+    // The validation list, images folder and lines every stage validates on, or null for none. Held-out images are
+    // removed from the training images here (before any preparation), the same way on every resume.
+    private (string List, string? Images, LineRange Lines)? ResolveValidation(ref IReadOnlyList<TrainingImage>? images, ICascadeObserver? observer)
+    {
+        var o = Options;
+        if (o.ValLandmarks is not null)
+        {
+            return (o.ValLandmarks, o.ValImages, o.ValLines);
+        }
+
+        if (o.ValidationFraction <= 0 || o.Sources.Landmarks is null)
+        {
+            observer?.OnMessage(o.Sources.Landmarks is null
+                ? "no landmark list: no whole-cascade validation (give --val-landmarks); each stage's last epoch is its result"
+                : "whole-cascade validation off (--val-fraction 0): each stage's last epoch is its result");
+            return null;
+        }
+
+        images = LoadImages(observer);
+        var (training, heldOut) = CascadeValidator.HoldOut(images, o.Sources.Landmarks, o.ValidationFraction, o.Seed, HeldOutListPath);
+        if (heldOut == 0)
+        {
+            observer?.OnMessage($"no image held out for validation at --val-fraction {o.ValidationFraction}: each stage's last epoch is its result");
+            return null;
+        }
+
+        images = training;
+        observer?.OnMessage($"{heldOut:N0} landmark images held out for whole-cascade validation ({HeldOutListPath}); {training.Count:N0} left for training");
+        var folder = o.Sources.LandmarkImages ?? Path.GetDirectoryName(Path.GetFullPath(o.Sources.Landmarks)) ?? ".";
+        return (HeldOutListPath, folder, LineRange.All);
+    }
+
+    private TrainOptions StageOptions(int stage, string samples, string? previous, (string List, string? Images, LineRange Lines)? validation)
     {
         var o = Options;
         var epochs = o.Epochs[stage];
@@ -250,6 +358,11 @@ public sealed class CascadeTraining
             OhemRatio = o.OhemRatio,
             Seed = o.Seed,
             Threads = o.Threads,
+            Freeze = o.Freeze,
+            ValLandmarks = validation?.List,
+            ValImages = validation?.Images,
+            ValLines = validation?.Lines ?? LineRange.All,
+            Patience = o.Patience,
         };
     }
 

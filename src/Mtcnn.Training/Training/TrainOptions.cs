@@ -84,6 +84,26 @@ public sealed record TrainOptions
     /// <summary>The face-probability threshold used for validation precision and recall; null = the cascade default of the stage (0.6 / 0.7 / 0.7).</summary>
     public double? Threshold { get; init; }
 
+    /// <summary>Layers kept fixed (see <see cref="LayerFreeze"/>): groups <c>conv</c>, <c>trunk</c>, <c>face</c>, <c>box</c>, <c>landmarks</c> or layer names. Empty = train everything.</summary>
+    public IReadOnlyList<string> Freeze { get; init; } = [];
+
+    /// <summary>
+    /// A landmark list (CNN_FacePoint layout) of validation images: after every epoch the whole cascade (the trained
+    /// network merged into its base) runs on them, its detection rate and landmark error go into metrics.csv, the run
+    /// keeps the best epoch's weights (<see cref="Cascade.CascadeSelection"/>) and stops early after
+    /// <see cref="Patience"/> epochs without a new best. Null = no whole-cascade validation (the last epoch is the result).
+    /// </summary>
+    public string? ValLandmarks { get; init; }
+
+    /// <summary>The folder <see cref="ValLandmarks"/>' image paths are relative to; null = the list's folder.</summary>
+    public string? ValImages { get; init; }
+
+    /// <summary>The lines of <see cref="ValLandmarks"/> to use. Default: all.</summary>
+    public Mtcnn.Evaluation.Annotations.LineRange ValLines { get; init; } = Mtcnn.Evaluation.Annotations.LineRange.All;
+
+    /// <summary>With whole-cascade validation: stop after this many epochs without a new best (0 = run every epoch).</summary>
+    public int Patience { get; init; } = 3;
+
     /// <summary>Mirror each training sample with probability 1/2 (box and landmark targets mirrored with it).</summary>
     public bool Flip { get; init; } = true;
 
@@ -135,6 +155,10 @@ public sealed record TrainOptions
         Check(Threshold is null or (> 0 and < 1), $"threshold must be in (0, 1) (got {Threshold})");
         Check(Threads is >= 0 and <= 1024, $"threads must be 0..1024 (got {Threads})");
         Check(MaxBatchesPerEpoch >= 0, "max batches per epoch must not be negative");
+        Check(Freeze is not null, "freeze: the list must not be null");
+        Check(Patience is >= 0 and <= 100_000, $"patience must be 0 or more (got {Patience})");
+        Check(ValLandmarks is null || ValLandmarks.Length > 0, "validation list: the path is empty");
+        LayerFreeze.Validate(Freeze!);
     }
 
     /// <summary>The learning rate during an epoch (1-based): the initial rate times gamma per step already passed.</summary>
@@ -160,7 +184,7 @@ public sealed record TrainOptions
     {
         var (c, b, l) = TaskWeights;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Net} ({ModelVariantName(Variant)}), {Epochs} epochs, batch {BatchSize}, {Optimizer} lr {LearningRate} steps [{string.Join(',', LearningRateSteps)}] x{LearningRateGamma}, OHEM {OhemRatio}, weights cls {c} box {b} landmarks {l}, init {Init}, seed {Seed}");
+            $"{Net} ({ModelVariantName(Variant)}), {Epochs} epochs, batch {BatchSize}, {Optimizer} lr {LearningRate} steps [{string.Join(',', LearningRateSteps)}] x{LearningRateGamma}, OHEM {OhemRatio}, weights cls {c} box {b} landmarks {l}, init {Init}{(Freeze.Count == 0 ? string.Empty : ", frozen " + string.Join(',', Freeze))}, seed {Seed}");
     }
 
     private static string ModelVariantName(ModelVariant v) => MtcnnWeights.VariantName(v);

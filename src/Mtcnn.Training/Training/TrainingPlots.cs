@@ -8,13 +8,31 @@ public static class TrainingPlots
     /// <summary>The files <see cref="Write"/> produces, relative to the run folder.</summary>
     public static IReadOnlyList<string> FileNames { get; } = ["loss.png", "accuracy.png", "regression.png"];
 
-    /// <summary>Writes loss.png (training and validation losses), accuracy.png (accuracy, precision, recall) and regression.png (box and landmark error).</summary>
-    /// <param name="history">The epochs so far.</param>
+    /// <summary>The whole-cascade plots, written when the run validates the cascade.</summary>
+    public static IReadOnlyList<string> CascadeFileNames { get; } = ["cascade-detection.png", "cascade-nme.png"];
+
+    /// <summary>
+    /// Writes loss.png (training and validation losses), accuracy.png (accuracy, precision, recall) and regression.png
+    /// (box and landmark error); with whole-cascade validation also cascade-detection.png and cascade-nme.png (from
+    /// epoch 0, the starting weights, when there is one).
+    /// </summary>
+    /// <param name="history">The epochs so far (an epoch-0 row holds only the starting weights' cascade score).</param>
     /// <param name="folder">The run folder.</param>
     /// <param name="title">Prefix of the plot titles (e.g. <c>pnet1</c>).</param>
     public static void Write(IReadOnlyList<EpochMetrics> history, string folder, string title)
     {
         ArgumentNullException.ThrowIfNull(history);
+        var cascade = history.Where(m => m.CascadeEvaluated > 0).ToArray();
+        if (cascade.Length > 0)
+        {
+            var cx = cascade.Select(m => (double)m.Epoch).ToArray();
+            Save(Path.Combine(folder, CascadeFileNames[0]), $"{title}: whole cascade on the validation images", "detection rate (IoU >= 0.5)", cx,
+                ("detection rate", cascade.Select(m => m.CascadeDetectionRate)));
+            Save(Path.Combine(folder, CascadeFileNames[1]), $"{title}: whole cascade on the validation images", "NME (inter-ocular)", cx,
+                ("landmark error", cascade.Select(m => m.CascadeNme)));
+        }
+
+        history = history.Where(m => m.Epoch > 0).ToArray();
         if (history.Count == 0)
         {
             return;

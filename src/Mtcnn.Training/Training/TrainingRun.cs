@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Mtcnn.Training.Cascade;
 using Mtcnn.Training.Data;
 using Mtcnn.Training.Models;
 using TorchSharp;
@@ -33,7 +34,23 @@ public interface ITrainingObserver
 /// <param name="History">All epochs so far (including those of earlier, resumed sessions).</param>
 /// <param name="WeightsFile">The exported weight file.</param>
 /// <param name="Completed">False when the run was cancelled before its last epoch.</param>
-public sealed record TrainingResult(string Folder, IReadOnlyList<EpochMetrics> History, string WeightsFile, bool Completed);
+public sealed record TrainingResult(string Folder, IReadOnlyList<EpochMetrics> History, string WeightsFile, bool Completed)
+{
+    /// <summary>The starting weights' whole-cascade score (epoch 0), when the run validates the cascade and did not start from scratch.</summary>
+    public EpochMetrics? Start { get; init; }
+
+    /// <summary>
+    /// The epoch whose weights <see cref="WeightsFile"/> holds: the last one without whole-cascade validation, the
+    /// selected one with it (0 = the starting weights were kept because no epoch beat them).
+    /// </summary>
+    public int KeptEpoch { get; init; }
+
+    /// <summary>Why <see cref="KeptEpoch"/> was kept (also in <c>selection.txt</c>); empty without whole-cascade validation.</summary>
+    public string Selection { get; init; } = string.Empty;
+
+    /// <summary>True when early stopping ended the run before its last epoch.</summary>
+    public bool StoppedEarly { get; init; }
+}
 
 /// <summary>What training and cascade run folders have in common: they start empty and keep their options as JSON.</summary>
 internal static class RunFolder
@@ -203,9 +220,20 @@ public sealed class TrainingRun
         using var net = MtcnnNets.Create(o.Net, o.Variant);
         var baseWeights = InitialiseAndFindBase(net, o, observer);
         var named = net.named_parameters().Select(p => (p.name, p.parameter)).ToArray();
-        using var optimizer = new ParameterOptimizer(named, o.Optimizer, o.Momentum, o.WeightDecay);
+        LayerFreeze.CheckAgainst(o.Freeze, o.Net, named.Select(p => p.name).ToArray());
+        foreach (var (name, p) in named)
+        {
+            if (LayerFreeze.IsFrozen(o.Freeze, o.Net, name))
+            {
+                p.requires_grad = false;
+            }
+        }
 
-        var history = ReadHistory();
+        var trainable = named.Where(p => p.parameter.requires_grad).ToArray();
+        using var optimizer = new ParameterOptimizer(trainable, o.Optimizer, o.Momentum, o.WeightDecay);
+
+        var (start, history) = ReadHistory();
+        var validator = OpenValidator(o, baseWeights);
         var checkpointPath = Path.Combine(Folder, TrainingCheckpoint.FileName);
         var startEpoch = 1;
         if (File.Exists(checkpointPath))
@@ -220,22 +248,60 @@ public sealed class TrainingRun
         observer?.OnMessage($"{Name}: {o.Describe()}");
         observer?.OnMessage($"{batches.Training.Count:N0} training and {batches.Validation.Count:N0} validation samples ({samples.Size}x{samples.Size})");
         var weightsPath = Path.Combine(Folder, WeightsFileName);
+        if (validator is not null)
+        {
+            observer?.OnMessage($"whole-cascade validation after every epoch on {validator.Count:N0} faces of {validator.Source}; early stop after {o.Patience} epochs without a new best");
+            if (o.Init != "scratch" && start is null && history.Count == 0)
+            {
+                // The starting weights are the bar every epoch must clear, and the result when none does.
+                var score = validator.Evaluate(Export(net, baseWeights, 0), cancellationToken);
+                start = new EpochMetrics { Epoch = 0, CascadeEvaluated = score.Evaluated, CascadeDetected = score.Detected, CascadeNme = score.Nme };
+                ExportWeights(net, baseWeights, 0);
+                WriteMetrics(start, history);
+                observer?.OnEpoch(start);
+            }
+        }
+
         var buffers = new BatchBuffers();
+        var stoppedEarly = false;
         for (var epoch = startEpoch; epoch <= o.Epochs; epoch++)
         {
+            if (validator is not null && CascadeSelection.ShouldStop(start?.CascadeScore, Scores(history), o.Patience))
+            {
+                stoppedEarly = true;
+                observer?.OnMessage($"{Name}: no new best on the validation images for {o.Patience} epochs; stopping before epoch {epoch}");
+                break;
+            }
+
             if (cancellationToken.IsCancellationRequested)
             {
-                return new TrainingResult(Folder, history, weightsPath, false);
+                return new TrainingResult(Folder, history, weightsPath, false) { Start = start };
             }
 
             var metrics = TrainEpoch(net, optimizer, batches, buffers, epoch, observer, cancellationToken);
             if (metrics is null)
             {
-                return new TrainingResult(Folder, history, weightsPath, false);
+                return new TrainingResult(Folder, history, weightsPath, false) { Start = start };
+            }
+
+            MtcnnWeights? exported = null;
+            if (validator is not null)
+            {
+                var clock = Stopwatch.StartNew();
+                exported = Export(net, baseWeights, epoch);
+                var score = validator.Evaluate(exported, cancellationToken);
+                metrics = metrics with
+                {
+                    CascadeEvaluated = score.Evaluated,
+                    CascadeDetected = score.Detected,
+                    CascadeNme = score.Nme,
+                    Seconds = metrics.Seconds + clock.Elapsed.TotalSeconds,
+                };
             }
 
             history.Add(metrics);
-            SaveEpoch(net, optimizer, named, baseWeights, history, epoch);
+            var kept = validator is null ? epoch : CascadeSelection.Select(start?.CascadeScore, Scores(history));
+            SaveEpoch(net, optimizer, named, baseWeights, start, history, epoch, exported, kept == epoch);
             observer?.OnEpoch(metrics);
         }
 
@@ -245,7 +311,56 @@ public sealed class TrainingRun
             ExportWeights(net, baseWeights, history.Count);
         }
 
-        return new TrainingResult(Folder, history, weightsPath, true);
+        if (validator is null)
+        {
+            return new TrainingResult(Folder, history, weightsPath, true) { KeptEpoch = history.Count == 0 ? 0 : history[^1].Epoch };
+        }
+
+        var keptEpoch = CascadeSelection.Select(start?.CascadeScore, Scores(history));
+        var selection = DescribeSelection(start, history, keptEpoch, validator.Count);
+        AtomicFile.WriteText(Path.Combine(Folder, SelectionFile), selection + "\n");
+        observer?.OnMessage($"{Name}: {selection}");
+        return new TrainingResult(Folder, history, weightsPath, true) { Start = start, KeptEpoch = keptEpoch, Selection = selection, StoppedEarly = stoppedEarly };
+    }
+
+    /// <summary>The file that says which epoch a validated run kept and why.</summary>
+    public const string SelectionFile = "selection.txt";
+
+    /// <summary>The last epoch's weights of a run with whole-cascade validation (weights.safetensors holds the kept epoch's).</summary>
+    public const string LastWeightsFileName = "last.safetensors";
+
+    private static List<(int Epoch, CascadeScore Score)> Scores(IEnumerable<EpochMetrics> history) =>
+        history.Where(m => m.CascadeScore is not null).Select(m => (m.Epoch, m.CascadeScore!)).ToList();
+
+    private string DescribeSelection(EpochMetrics? start, List<EpochMetrics> history, int kept, int faces)
+    {
+        var net = NetName(Options.Net);
+        var startText = start?.CascadeScore is { } s ? $"start {s.Describe()}" : "trained from scratch";
+        if (kept == 0)
+        {
+            var bestTrained = CascadeSelection.Select(null, Scores(history));
+            var best = history.FirstOrDefault(m => m.Epoch == bestTrained)?.CascadeScore;
+            return $"kept the starting {net} (epoch 0): no epoch found at least as many of the {faces} validation faces with a landmark error at most the starting one ({startText}; best trained epoch {bestTrained}: {best?.Describe() ?? "none"})";
+        }
+
+        var k = history.First(m => m.Epoch == kept).CascadeScore!;
+        return $"kept epoch {kept} of {history.Count}: {k.Describe()} on the {faces} validation faces ({startText}); the most faces found, then the lowest landmark error" +
+            (start is null ? string.Empty : ", never below the start on either");
+    }
+
+    private static CascadeValidator? OpenValidator(TrainOptions o, MtcnnWeights? baseWeights)
+    {
+        if (o.ValLandmarks is null)
+        {
+            return null;
+        }
+
+        if (baseWeights is null)
+        {
+            throw new InvalidDataException($"{o.ValLandmarks}: whole-cascade validation needs the other two networks; pass --base");
+        }
+
+        return CascadeValidator.FromList(o.ValLandmarks, o.ValImages, o.ValLines, o.Threads);
     }
 
     private EpochMetrics? TrainEpoch(MtcnnNet net, ParameterOptimizer optimizer, SampleBatches batches, BatchBuffers buffers, int epoch, ITrainingObserver? observer, CancellationToken cancellationToken)
@@ -417,7 +532,7 @@ public sealed class TrainingRun
         return (input, labels, boxes, marks);
     }
 
-    private void SaveEpoch(MtcnnNet net, ParameterOptimizer optimizer, (string Name, TorchSharp.Modules.Parameter Parameter)[] named, MtcnnWeights? baseWeights, List<EpochMetrics> history, int epoch)
+    private void SaveEpoch(MtcnnNet net, ParameterOptimizer optimizer, (string Name, TorchSharp.Modules.Parameter Parameter)[] named, MtcnnWeights? baseWeights, EpochMetrics? start, List<EpochMetrics> history, int epoch, MtcnnWeights? exported, bool isKept)
     {
         var tensors = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
         foreach (var (name, p) in named)
@@ -432,28 +547,47 @@ public sealed class TrainingRun
 
         // Order matters for a crash between writes: the exported weights, metrics and plots first, the checkpoint last,
         // so a checkpoint never claims an epoch whose outputs are missing.
-        ExportWeights(net, baseWeights, epoch);
+        if (exported is null)
+        {
+            ExportWeights(net, baseWeights, epoch);
+        }
+        else
+        {
+            AtomicFile.Write(Path.Combine(Folder, LastWeightsFileName), exported.Write);
+            if (isKept)
+            {
+                AtomicFile.Write(Path.Combine(Folder, WeightsFileName), exported.Write);
+            }
+        }
+
+        WriteMetrics(start, history);
+        new TrainingCheckpoint(epoch, optimizer.Step, tensors).Write(Path.Combine(Folder, TrainingCheckpoint.FileName), Options.Variant);
+    }
+
+    private void WriteMetrics(EpochMetrics? start, List<EpochMetrics> history)
+    {
         var csv = new StringBuilder(EpochMetrics.CsvHeader).Append('\n');
-        foreach (var m in history)
+        foreach (var m in start is null ? history : history.Prepend(start))
         {
             csv.Append(m.ToCsv()).Append('\n');
         }
 
         AtomicFile.WriteText(Path.Combine(Folder, MetricsFile), csv.ToString());
-        TrainingPlots.Write(history, Folder, Name);
-        new TrainingCheckpoint(epoch, optimizer.Step, tensors).Write(Path.Combine(Folder, TrainingCheckpoint.FileName), Options.Variant);
+        TrainingPlots.Write(start is null ? history : [start, .. history], Folder, Name);
     }
 
-    private void ExportWeights(MtcnnNet net, MtcnnWeights? baseWeights, int epoch)
+    private MtcnnWeights Export(MtcnnNet net, MtcnnWeights? baseWeights, int epoch)
     {
         var meta = new Dictionary<string, string>
         {
-            ["source"] = $"Mtcnn.NET training run {Name}, epoch {epoch}",
+            ["source"] = epoch == 0 ? $"Mtcnn.NET training run {Name}, starting weights ({Options.Init})" : $"Mtcnn.NET training run {Name}, epoch {epoch}",
             ["training_options"] = Options.Describe(),
         };
-        var weights = WeightExchange.Export([net], baseWeights, meta);
-        AtomicFile.Write(Path.Combine(Folder, WeightsFileName), weights.Write);
+        return WeightExchange.Export([net], baseWeights, meta);
     }
+
+    private void ExportWeights(MtcnnNet net, MtcnnWeights? baseWeights, int epoch) =>
+        AtomicFile.Write(Path.Combine(Folder, WeightsFileName), Export(net, baseWeights, epoch).Write);
 
     private static void Restore(MtcnnNet net, ParameterOptimizer optimizer, TrainingCheckpoint checkpoint, (string Name, TorchSharp.Modules.Parameter Parameter)[] named)
     {
@@ -479,15 +613,16 @@ public sealed class TrainingRun
         optimizer.ImportState(checkpoint.OptimizerStep, key => checkpoint.Tensors.TryGetValue(key, out var t) ? t.Values : null);
     }
 
-    private List<EpochMetrics> ReadHistory()
+    private (EpochMetrics? Start, List<EpochMetrics> Epochs) ReadHistory()
     {
         var path = Path.Combine(Folder, MetricsFile);
         if (!File.Exists(path))
         {
-            return [];
+            return (null, []);
         }
 
-        return File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(EpochMetrics.FromCsv).ToList();
+        var rows = File.ReadAllLines(path).Skip(1).Where(l => l.Length > 0).Select(EpochMetrics.FromCsv).ToList();
+        return (rows.FirstOrDefault(r => r.Epoch == 0), rows.Where(r => r.Epoch > 0).ToList());
     }
 
     private static SampleSet LoadSamples(TrainOptions o)
