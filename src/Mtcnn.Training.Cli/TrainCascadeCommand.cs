@@ -22,10 +22,10 @@ internal static class TrainCascadeCommand
         var lines = new Option<string?>("--lines") { Description = "1-based inclusive line range of the landmark list, e.g. 1:9000." };
         var init = new Option<string>("--init") { Description = "scratch, or default (the bundled weights) / a weight file to fine-tune; fine-tuning uses the recipe below for every option not given.", DefaultValueFactory = _ => "scratch" };
         var stages = new Option<string?>("--stages") { Description = "Stages to train, e.g. onet or pnet,rnet,onet; the others keep --init's networks. Default: all from scratch; onet when fine-tuning." };
-        var freeze = new Option<string?>("--freeze") { Description = "Layers kept fixed in the trained stages: conv, trunk, face, box, landmarks or layer names. Default: none from scratch; trunk,face,box (the landmark head alone) when fine-tuning." };
+        var freeze = new Option<string?>("--freeze") { Description = "Layers kept fixed in the trained stages: conv, trunk, face, box, landmarks or layer names. Default: none from scratch; trunk,face (O-Net's box and landmark heads train) when fine-tuning." };
         var epochs = new Option<string?>("--epochs") { Description = "Epochs for P-Net,R-Net,O-Net. Default: 10,10,10 from scratch; 4 for O-Net when fine-tuning." };
         var batch = new Option<string>("--batch-sizes") { Description = "Batch sizes for P-Net,R-Net,O-Net.", DefaultValueFactory = _ => "512,256,128" };
-        var lr = new Option<string?>("--lr") { Description = "Initial learning rates for P-Net,R-Net,O-Net. Default: 0.001 each." };
+        var lr = new Option<string?>("--lr") { Description = "Initial learning rates for P-Net,R-Net,O-Net. Default: 0.001 each from scratch, 0.0001 when fine-tuning." };
         var decay = new Option<double?>("--decay-at") { Description = "Multiply the learning rate by 0.1 after this fraction of each stage's epochs (0 = never). Default: 0.7 from scratch, 0 when fine-tuning." };
         var ohem = new Option<double>("--ohem-ratio") { Description = "Fraction of classification losses kept per batch.", DefaultValueFactory = _ => 0.7 };
         var maxSamples = new Option<string?>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all). Default: 0,0,0 from scratch; 0,200000,50000 when fine-tuning." };

@@ -79,10 +79,11 @@ public sealed record CascadeOptions
 
     /// <summary>
     /// The documented fine-tuning recipe, used by <c>train-cascade --init default|FILE</c> for every setting not given:
-    /// only O-Net is trained, and only its landmark head (<c>--stages onet --freeze trunk,face,box</c>), 4 epochs at a
-    /// constant 0.001 on at most 50,000 samples mined with the starting P-Net and R-Net, the epoch kept by whole-cascade
-    /// validation on 10 % of the images held out (early stop after 2 epochs without a new best). The detections (scores
-    /// and boxes) stay exactly the starting ones, and a head that does not beat the starting one on the validation images is not kept.
+    /// only O-Net is trained, and only its box and landmark heads (<c>--stages onet --freeze trunk,face</c>), at most 4
+    /// epochs at a constant 0.0001 on at most 50,000 samples mined with the starting P-Net and R-Net, the epoch kept by
+    /// whole-cascade validation on 10 % of the images held out (early stop after 2 epochs without a new best). Which
+    /// faces are found (the scores) stays exactly the starting weights'; only the final boxes and the points move, and
+    /// heads that do not beat the starting ones on both validation numbers are not kept.
     /// </summary>
     /// <param name="init">The starting weights.</param>
     /// <returns>The options with the recipe's values (the data sources are still to be set).</returns>
@@ -92,7 +93,7 @@ public sealed record CascadeOptions
         Stages = [NetKind.ONet],
         Freeze = ["trunk", "face"],
         Epochs = [4, 4, 4],
-        LearningRates = [0.001, 0.001, 0.001],
+        LearningRates = [0.0001, 0.0001, 0.0001],
         DecayAt = 0,
         MaxSamples = [0, 200_000, 50_000],
         Patience = 2,

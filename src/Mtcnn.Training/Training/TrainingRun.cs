@@ -290,6 +290,7 @@ public sealed class TrainingRun
                 var clock = Stopwatch.StartNew();
                 exported = Export(net, baseWeights, epoch);
                 var score = validator.Evaluate(exported, cancellationToken);
+                observer?.OnMessage(string.Create(CultureInfo.InvariantCulture, $"{Name} epoch {epoch} time: whole-cascade validation {clock.Elapsed.TotalSeconds:F1} s"));
                 metrics = metrics with
                 {
                     CascadeEvaluated = score.Evaluated,
@@ -378,6 +379,7 @@ public sealed class TrainingRun
         double sumLoss = 0, sumClass = 0, sumBox = 0, sumMarks = 0;
         long correct = 0, classSamples = 0, seen = 0;
         var flips = new bool[o.BatchSize];
+        var profile = new EpochProfile();
         net.train();
         for (var b = 0; b < count; b++)
         {
@@ -394,14 +396,21 @@ public sealed class TrainingRun
                 flips[k] = o.Flip && batches.FlipAt(epoch, indices[k]);
             }
 
+            var t0 = Stopwatch.GetTimestamp();
             batches.Encode(indices, flips.AsSpan(0, n), buffers);
             using var scope = torch.NewDisposeScope();
             var (input, labels, boxes, marks) = ToTensors(buffers);
+            var t1 = Stopwatch.GetTimestamp();
             var output = net.forward(input);
+            var t2 = Stopwatch.GetTimestamp();
             var loss = MultiTaskLoss.Compute(output, labels, boxes, marks, o.Variant, o.TaskWeights, o.OhemRatio);
+            var t3 = Stopwatch.GetTimestamp();
             optimizer.ZeroGrad();
             loss.Total.backward();
+            var t4 = Stopwatch.GetTimestamp();
             optimizer.Update(lr);
+            var t5 = Stopwatch.GetTimestamp();
+            profile.Add(t0, t1, t2, t3, t4, t5);
 
             var total = loss.Total.item<float>();
             if (!float.IsFinite(total))
@@ -420,7 +429,10 @@ public sealed class TrainingRun
         }
 
         var trainSeconds = clock.Elapsed.TotalSeconds;
-        var metrics = Validate(net, batches, buffers) with
+        var validationStart = Stopwatch.GetTimestamp();
+        var validated = Validate(net, batches, buffers);
+        observer?.OnMessage(profile.Describe(Name, epoch, trainSeconds, Stopwatch.GetElapsedTime(validationStart).TotalSeconds));
+        var metrics = validated with
         {
             Epoch = epoch,
             LearningRate = lr,
@@ -681,5 +693,36 @@ public sealed class TrainingRun
         {
             throw new InvalidDataException($"{path}: cannot read the weights: {e.Message}", e);
         }
+    }
+}
+
+/// <summary>Where an epoch's time goes, summed over its batches (libtorch on the CPU runs synchronously, so the phases are exact).</summary>
+internal sealed class EpochProfile
+{
+    private long encode, forward, loss, backward, update;
+
+    /// <summary>Adds one batch from the timestamps between its phases.</summary>
+    public void Add(long t0, long t1, long t2, long t3, long t4, long t5)
+    {
+        encode += t1 - t0;
+        forward += t2 - t1;
+        loss += t3 - t2;
+        backward += t4 - t3;
+        update += t5 - t4;
+    }
+
+    /// <summary>One line: each phase in seconds and as a share of the training time.</summary>
+    public string Describe(string run, int epoch, double trainSeconds, double validationSeconds)
+    {
+        string Part(string name, long ticks)
+        {
+            var seconds = (double)ticks / Stopwatch.Frequency;
+            return string.Create(CultureInfo.InvariantCulture, $"{name} {seconds:F1} s ({100 * seconds / Math.Max(trainSeconds, 1e-9):F0} %)");
+        }
+
+        var other = (long)(trainSeconds * Stopwatch.Frequency) - (encode + forward + loss + backward + update);
+        return $"{run} epoch {epoch} time: " + string.Join(", ", Part("batch encoding (crops, flips, tensors)", encode), Part("forward", forward), Part("loss", loss),
+            Part("backward", backward), Part("update", update), Part("other", Math.Max(0, other))) +
+            string.Create(CultureInfo.InvariantCulture, $"; sample validation {validationSeconds:F1} s");
     }
 }
