@@ -90,4 +90,38 @@ public sealed class TrainCliTests : IDisposable
         Assert.Equal(1, notFound.Code);
         Assert.Contains("cannot start", notFound.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Train_cascade_with_init_default_uses_the_fine_tuning_recipe_and_says_what_it_kept()
+    {
+        var list = Mtcnn.Training.Data.Tests.TrainingFixtures.HopperSet(Path.Combine(Root, "data"), count: 8);
+        var folder = Path.Combine(Root, "ft");
+        var (code, stdout, stderr) = Run(Built("MtcnnTrainDll"),
+            ["train-cascade", "--output", folder, "--init", "default", "--landmarks", list, "--threads", "1", "--seed", "1",
+             "--epochs", "1,1,1", "--batch-sizes", "64,32,16", "--val-fraction", "0.3"]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("cascade weights:", stdout, StringComparison.Ordinal);
+        Assert.Contains("pnet: not trained", stderr, StringComparison.Ordinal);
+        Assert.Contains("onet: kept ", stderr, StringComparison.Ordinal);
+        Assert.Contains("onet epoch 1 time: batch encoding", stderr, StringComparison.Ordinal);
+        var options = Mtcnn.Training.Cascade.CascadeOptions.FromJson(File.ReadAllText(Path.Combine(folder, "cascade.json")));
+        var recipe = Mtcnn.Training.Cascade.CascadeOptions.FineTuneRecipe("default");
+        Assert.Equal(recipe.Stages, options.Stages);
+        Assert.Equal(recipe.Freeze, options.Freeze);
+        Assert.Equal(recipe.LearningRates, options.LearningRates);
+        Assert.Equal(recipe.Patience, options.Patience);
+        Assert.Equal([1, 1, 1], options.Epochs);
+
+        var train = Built("MtcnnTrainDll");
+        var stages = Run(train, ["train-cascade", "--output", Path.Combine(Root, "x"), "--landmarks", list, "--stages", "xnet"]);
+        Assert.Equal(2, stages.Code);
+        Assert.Contains("'xnet' is not pnet, rnet or onet", stages.Err, StringComparison.Ordinal);
+        var scratch = Run(train, ["train-cascade", "--output", Path.Combine(Root, "y"), "--landmarks", list, "--stages", "onet"]);
+        Assert.Equal(2, scratch.Code);
+        Assert.Contains("--init", scratch.Err, StringComparison.Ordinal);
+        var freeze = Run(train, ["train", "--net", "onet", "--samples", list, "--freeze", "heads"]);
+        Assert.Equal(2, freeze.Code);
+        Assert.Contains("'heads'", freeze.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", freeze.Err + scratch.Err + stages.Err, StringComparison.Ordinal);
+    }
 }
