@@ -232,3 +232,100 @@ public sealed class CascadeValidationTests : IDisposable
         public void OnMessage(string message) => messages.Add(message);
     }
 }
+
+/// <summary>Heads trained on cached features of a frozen trunk: the same training as running the whole net, resumable exactly.</summary>
+[Collection("torch")]
+public sealed class FrozenTrunkCacheTests : IDisposable
+{
+    private readonly TrainingFixtures.Folder temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    private static TrainOptions Options(string samples) => new()
+    {
+        Net = NetKind.ONet, Samples = samples, Init = "default", Epochs = 3, BatchSize = 32, LearningRate = 0.003,
+        Threads = 1, Seed = 4, Freeze = ["trunk", "face"], ValidationFraction = 0.2,
+    };
+
+    [Fact]
+    public void Cached_features_train_the_heads_as_the_whole_net_does()
+    {
+        var samples = Path.Combine(temp.Path, "o.samples");
+        TrainerTests.Synthetic(48, 160, 6).Write(samples);
+        var messages = new List<string>();
+        var cached = TrainingRun.Create(Options(samples), Path.Combine(temp.Path, "a")).Run(new Recorder(messages));
+        Assert.Contains(messages, m => m.Contains("the trunk is frozen", StringComparison.Ordinal));
+        var whole = TrainingRun.Create(Options(samples) with { CacheFrozenTrunk = false }, Path.Combine(temp.Path, "b")).Run();
+        var a = MtcnnWeights.Read(File.ReadAllBytes(cached.WeightsFile));
+        var b = MtcnnWeights.Read(File.ReadAllBytes(whole.WeightsFile));
+        foreach (var name in a.Tensors.Keys)
+        {
+            var x = a.Get(name).Data;
+            var y = b.Get(name).Data;
+            for (var i = 0; i < x.Length; i++)
+            {
+                Assert.True(Math.Abs(x[i] - y[i]) <= 1e-4f * (1 + Math.Abs(y[i])), $"{name}[{i}]: {x[i]} vs {y[i]}");
+            }
+        }
+
+        Assert.NotEqual(MtcnnWeights.Default.Get("onet.dense6_3.weight").Data, a.Get("onet.dense6_3.weight").Data);
+        for (var e = 0; e < 3; e++)
+        {
+            Assert.Equal(whole.History[e].TrainLoss, cached.History[e].TrainLoss, 1e-4);
+            Assert.Equal(whole.History[e].ValLandmarkError, cached.History[e].ValLandmarkError, 1e-4);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_cached_run_resumes_to_the_same_bits(bool cache)
+    {
+        var samples = Path.Combine(temp.Path, "o.samples");
+        TrainerTests.Synthetic(48, 160, 7).Write(samples);
+        var straight = TrainingRun.Create(Options(samples) with { CacheFrozenTrunk = cache }, Path.Combine(temp.Path, "a")).Run();
+
+        // The same run twice gives the same bits (the cached features are gathered into libtorch-aligned memory).
+        var straight2 = TrainingRun.Create(Options(samples) with { CacheFrozenTrunk = cache }, Path.Combine(temp.Path, "c")).Run();
+        Assert.Equal(File.ReadAllBytes(straight.WeightsFile), File.ReadAllBytes(straight2.WeightsFile));
+        var interrupted = TrainingRun.Create(Options(samples) with { CacheFrozenTrunk = cache }, Path.Combine(temp.Path, "b"));
+        using var cts = new CancellationTokenSource();
+        Assert.False(interrupted.Run(new CancelInEpoch(2, cts), cts.Token).Completed);
+        var resumed = TrainingRun.Open(interrupted.Folder).Run();
+        static string[] Rows(TrainingResult r) => r.History.Select(m => (m with { Seconds = 0, SamplesPerSecond = 0 }).ToCsv()).ToArray();
+        Assert.Equal(Rows(straight), Rows(resumed));
+        Assert.Equal(File.ReadAllBytes(straight.WeightsFile), File.ReadAllBytes(resumed.WeightsFile));
+    }
+
+    private sealed class Recorder(List<string> messages) : ITrainingObserver
+    {
+        public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
+        {
+        }
+
+        public void OnEpoch(EpochMetrics metrics)
+        {
+        }
+
+        public void OnMessage(string message) => messages.Add(message);
+    }
+
+    private sealed class CancelInEpoch(int epoch, CancellationTokenSource cts) : ITrainingObserver
+    {
+        public void OnBatch(int e, int epochs, int batch, int batches, double loss)
+        {
+            if (e == epoch && batch == 2)
+            {
+                cts.Cancel();
+            }
+        }
+
+        public void OnEpoch(EpochMetrics metrics)
+        {
+        }
+
+        public void OnMessage(string message)
+        {
+        }
+    }
+}

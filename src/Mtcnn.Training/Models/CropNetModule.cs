@@ -94,6 +94,20 @@ public sealed class CropNetModule : MtcnnNet
         }
 
         using var scope = NewDisposeScope();
+        var output = ForwardHeads(ForwardTrunk(input));
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Width of the trunk's output (the fully connected layer after its PReLU): 128 (R-Net) or 256 (O-Net).</summary>
+    public int FeatureWidth => (int)dense.weight!.shape[0];
+
+    /// <summary>Everything before the heads: convolutions, flatten, the fully connected layer and its PReLU; <c>[N, 3, S, S]</c> → <c>[N, FeatureWidth]</c>.</summary>
+    /// <param name="input">The batch (not checked; <see cref="forward"/> checks).</param>
+    /// <returns>The features.</returns>
+    public Tensor ForwardTrunk(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = NewDisposeScope();
         var x = input;
         foreach (var (conv, prelu, pool) in stages)
         {
@@ -104,8 +118,17 @@ public sealed class CropNetModule : MtcnnNet
             }
         }
 
-        x = densePrelu.forward(dense.forward(x.flatten(1)));
-        var output = new NetOutput(faceHead.forward(x), boxHead.forward(x), InterleaveLandmarks(landmarkHead.forward(x)));
+        return densePrelu.forward(dense.forward(x.flatten(1))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The three heads on trunk features <c>[N, FeatureWidth]</c>.</summary>
+    /// <param name="features">The features.</param>
+    /// <returns>The outputs.</returns>
+    public NetOutput ForwardHeads(Tensor features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        using var scope = NewDisposeScope();
+        var output = new NetOutput(faceHead.forward(features), boxHead.forward(features), InterleaveLandmarks(landmarkHead.forward(features)));
         return output.MoveToOuterDisposeScope();
     }
 }

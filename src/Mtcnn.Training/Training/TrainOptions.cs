@@ -104,6 +104,13 @@ public sealed record TrainOptions
     /// <summary>With whole-cascade validation: stop after this many epochs without a new best (0 = run every epoch).</summary>
     public int Patience { get; init; } = 3;
 
+    /// <summary>
+    /// When R-/O-Net's whole trunk is frozen (see <see cref="Freeze"/>), compute its features for every sample (and its
+    /// mirror image) once, in sample order, and train the heads on them: the same arithmetic per sample as running
+    /// the whole net every batch, without repeating the frozen trunk each epoch. False = run the whole net every batch.
+    /// </summary>
+    public bool CacheFrozenTrunk { get; init; } = true;
+
     /// <summary>Mirror each training sample with probability 1/2 (box and landmark targets mirrored with it).</summary>
     public bool Flip { get; init; } = true;
 

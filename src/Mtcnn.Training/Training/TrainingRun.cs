@@ -263,6 +263,7 @@ public sealed class TrainingRun
         }
 
         var buffers = new BatchBuffers();
+        using var trunk = startEpoch <= o.Epochs ? TrunkFeatures.TryCompute(net, o, batches, buffers, observer, cancellationToken) : null;
         var stoppedEarly = false;
         for (var epoch = startEpoch; epoch <= o.Epochs; epoch++)
         {
@@ -278,7 +279,7 @@ public sealed class TrainingRun
                 return new TrainingResult(Folder, history, weightsPath, false) { Start = start };
             }
 
-            var metrics = TrainEpoch(net, optimizer, batches, buffers, epoch, observer, cancellationToken);
+            var metrics = TrainEpoch(net, optimizer, batches, buffers, trunk, epoch, observer, cancellationToken);
             if (metrics is null)
             {
                 return new TrainingResult(Folder, history, weightsPath, false) { Start = start };
@@ -364,7 +365,7 @@ public sealed class TrainingRun
         return CascadeValidator.FromList(o.ValLandmarks, o.ValImages, o.ValLines, o.Threads);
     }
 
-    private EpochMetrics? TrainEpoch(MtcnnNet net, ParameterOptimizer optimizer, SampleBatches batches, BatchBuffers buffers, int epoch, ITrainingObserver? observer, CancellationToken cancellationToken)
+    private EpochMetrics? TrainEpoch(MtcnnNet net, ParameterOptimizer optimizer, SampleBatches batches, BatchBuffers buffers, TrunkFeatures? trunk, int epoch, ITrainingObserver? observer, CancellationToken cancellationToken)
     {
         var o = Options;
         var clock = Stopwatch.StartNew();
@@ -400,8 +401,9 @@ public sealed class TrainingRun
             batches.Encode(indices, flips.AsSpan(0, n), buffers);
             using var scope = torch.NewDisposeScope();
             var (input, labels, boxes, marks) = ToTensors(buffers);
+            var features = trunk?.Gather(indices, flips.AsSpan(0, n));
             var t1 = Stopwatch.GetTimestamp();
-            var output = net.forward(input);
+            var output = trunk is null ? net.forward(input) : trunk.Net.ForwardHeads(features!);
             var t2 = Stopwatch.GetTimestamp();
             var loss = MultiTaskLoss.Compute(output, labels, boxes, marks, o.Variant, o.TaskWeights, o.OhemRatio);
             var t3 = Stopwatch.GetTimestamp();
@@ -430,7 +432,7 @@ public sealed class TrainingRun
 
         var trainSeconds = clock.Elapsed.TotalSeconds;
         var validationStart = Stopwatch.GetTimestamp();
-        var validated = Validate(net, batches, buffers);
+        var validated = Validate(net, batches, buffers, trunk);
         observer?.OnMessage(profile.Describe(Name, epoch, trainSeconds, Stopwatch.GetElapsedTime(validationStart).TotalSeconds));
         var metrics = validated with
         {
@@ -446,7 +448,7 @@ public sealed class TrainingRun
         return metrics with { Seconds = clock.Elapsed.TotalSeconds };
     }
 
-    private EpochMetrics Validate(MtcnnNet net, SampleBatches batches, BatchBuffers buffers)
+    private EpochMetrics Validate(MtcnnNet net, SampleBatches batches, BatchBuffers buffers, TrunkFeatures? trunk)
     {
         var o = Options;
         if (batches.Validation.Count == 0)
@@ -465,7 +467,7 @@ public sealed class TrainingRun
             batches.Encode(all.AsSpan(start, n), ReadOnlySpan<bool>.Empty, buffers);
             using var scope = torch.NewDisposeScope();
             var (input, labels, boxes, marks) = ToTensors(buffers);
-            var output = net.forward(input);
+            var output = trunk is null ? net.forward(input) : trunk.Net.ForwardHeads(trunk.Gather(all.AsSpan(start, n), ReadOnlySpan<bool>.Empty));
             var probability = MultiTaskLoss.FaceProbability(output.FaceLogits, o.Variant).data<float>().ToArray();
             var perSample = o.Variant == ModelVariant.Original
                 ? torch.nn.functional.cross_entropy(output.FaceLogits, labels.clamp(0, 1), reduction: nn.Reduction.None)
@@ -724,5 +726,112 @@ internal sealed class EpochProfile
         return $"{run} epoch {epoch} time: " + string.Join(", ", Part("batch encoding (crops, flips, tensors)", encode), Part("forward", forward), Part("loss", loss),
             Part("backward", backward), Part("update", update), Part("other", Math.Max(0, other))) +
             string.Create(CultureInfo.InvariantCulture, $"; sample validation {validationSeconds:F1} s");
+    }
+}
+
+/// <summary>
+/// The features of a frozen R-/O-Net trunk for every sample, plain and mirrored, computed once per run in sample order
+/// and batches of the run's batch size, so that a resumed run computes exactly the same values. They live in one
+/// libtorch tensor <c>[2N, width]</c> (rows N.. are the mirror images); a batch is gathered with <c>index_select</c> into
+/// a fresh libtorch allocation, so the heads' matrix products see the same memory alignment as in a whole-net pass
+/// (managed arrays would not: their alignment changes the summation order of the CPU matrix kernels).
+/// </summary>
+internal sealed class TrunkFeatures : IDisposable
+{
+    private readonly Tensor all;
+    private readonly int count;
+    private long[] rows = [];
+
+    private TrunkFeatures(CropNetModule net, Tensor all, int count)
+    {
+        Net = net;
+        this.all = all;
+        this.count = count;
+    }
+
+    /// <summary>The network whose heads train on the features.</summary>
+    public CropNetModule Net { get; }
+
+    /// <summary>The features, or null when the net is P-Net, its trunk is not wholly frozen, caching is off, or the run was cancelled.</summary>
+    public static TrunkFeatures? TryCompute(MtcnnNet net, TrainOptions o, SampleBatches batches, BatchBuffers buffers, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
+        if (!o.CacheFrozenTrunk || net is not CropNetModule crop)
+        {
+            return null;
+        }
+
+        var trunkFrozen = crop.named_parameters().All(p => !p.parameter.requires_grad || IsHead(p.name));
+        if (!trunkFrozen)
+        {
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var count = batches.Samples.Count;
+        var width = crop.FeatureWidth;
+        var all = torch.empty([2L * Math.Max(count, 1), width]).DetachFromDisposeScope();
+        if (!Compute(crop, batches, buffers, o.BatchSize, all, mirror: false, cancellationToken)
+            || (o.Flip && !Compute(crop, batches, buffers, o.BatchSize, all, mirror: true, cancellationToken)))
+        {
+            all.Dispose();
+            return null; // cancelled: the epoch loop sees the token and stops
+        }
+
+        observer?.OnMessage(string.Create(CultureInfo.InvariantCulture,
+            $"{TrainingRun.NetName(crop.Kind)}: the trunk is frozen, so its features of the {count:N0} samples{(o.Flip ? " and their mirror images" : string.Empty)} were computed once ({clock.Elapsed.TotalSeconds:F1} s, {(o.Flip ? 2 : 1) * (long)count * width * 4.0 / (1 << 20):F0} MiB); the heads train on them"));
+        return new TrunkFeatures(crop, all, count);
+    }
+
+    /// <summary>The features of a batch as a <c>[n, width]</c> tensor (mirrored where <paramref name="flips"/> says so).</summary>
+    public Tensor Gather(ReadOnlySpan<int> indices, ReadOnlySpan<bool> flips)
+    {
+        var n = indices.Length;
+        if (rows.Length != n)
+        {
+            rows = new long[n];
+        }
+
+        for (var k = 0; k < n; k++)
+        {
+            rows[k] = indices[k] + (!flips.IsEmpty && flips[k] ? count : 0);
+        }
+
+        using var index = torch.tensor(rows, [n]);
+        return all.index_select(0, index);
+    }
+
+    public void Dispose() => all.Dispose();
+
+    private static bool IsHead(string parameterName) =>
+        LayerFreeze.IsFrozen(["face", "box", "landmarks"], NetKind.ONet, parameterName);
+
+    private static bool Compute(CropNetModule net, SampleBatches batches, BatchBuffers buffers, int batchSize, Tensor all, bool mirror, CancellationToken cancellationToken)
+    {
+        var count = batches.Samples.Count;
+        var indices = new int[batchSize];
+        var flips = new bool[batchSize];
+        Array.Fill(flips, mirror);
+        using var noGrad = torch.no_grad();
+        for (var start = 0; start < count; start += batchSize)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            var n = Math.Min(batchSize, count - start);
+            for (var k = 0; k < n; k++)
+            {
+                indices[k] = start + k;
+            }
+
+            batches.Encode(indices.AsSpan(0, n), flips.AsSpan(0, n), buffers);
+            using var scope = torch.NewDisposeScope();
+            var input = torch.tensor(buffers.Input, [n, 3, batches.Size, batches.Size]);
+            var offset = start + (mirror ? count : 0);
+            all.narrow(0, offset, n).copy_(net.ForwardTrunk(input));
+        }
+
+        return true;
     }
 }
