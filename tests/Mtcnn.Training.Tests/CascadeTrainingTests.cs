@@ -106,7 +106,7 @@ public sealed class CascadeTrainingTests : IDisposable
         public void OnMessage(string message) => active |= message.StartsWith(TrainingRun.NetName(net) + ":", StringComparison.Ordinal);
     }
 
-    private sealed class Recorder(List<string> messages) : ICascadeObserver
+    internal sealed class Recorder(List<string> messages) : ICascadeObserver
     {
         public void OnPreparation(NetKind stage, PreparationProgress progress)
         {

@@ -120,7 +120,7 @@ public sealed class CascadeValidationTests : IDisposable
         };
         var messages = new List<string>();
         var run = TrainingRun.Create(options, Path.Combine(Root, "runs"));
-        var result = run.Run(new Recorder(messages));
+        var result = run.Run(new TrainerTests.Recorder(messages));
         Assert.True(result.Completed);
         Assert.True(result.StoppedEarly);
         Assert.Equal(2, result.History.Count);
@@ -168,7 +168,7 @@ public sealed class CascadeValidationTests : IDisposable
         };
         var messages = new List<string>();
         var run = CascadeTraining.Create(options, Path.Combine(Root, "cascade"));
-        var path = run.Run(new CascadeRecorder(messages));
+        var path = run.Run(new CascadeTrainingTests.Recorder(messages));
         Assert.NotNull(path);
         Assert.False(File.Exists(run.SamplesPath(NetKind.PNet)));
         Assert.False(File.Exists(run.SamplesPath(NetKind.RNet)));
@@ -199,38 +199,6 @@ public sealed class CascadeValidationTests : IDisposable
         Assert.Throws<ArgumentException>((options with { Init = "default", ValidationFraction = 1 }).Validate);
         (options with { Init = "default" }).Validate();
     }
-
-    private sealed class Recorder(List<string> messages) : ITrainingObserver
-    {
-        public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
-        {
-        }
-
-        public void OnEpoch(EpochMetrics metrics)
-        {
-        }
-
-        public void OnMessage(string message) => messages.Add(message);
-    }
-
-    private sealed class CascadeRecorder(List<string> messages) : ICascadeObserver
-    {
-        public void OnPreparation(NetKind stage, PreparationProgress progress)
-        {
-        }
-
-        public void OnIssue(AnnotationIssue issue) => messages.Add(issue.ToString());
-
-        public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
-        {
-        }
-
-        public void OnEpoch(EpochMetrics metrics)
-        {
-        }
-
-        public void OnMessage(string message) => messages.Add(message);
-    }
 }
 
 /// <summary>Heads trained on cached features of a frozen trunk: the same training as running the whole net, resumable exactly.</summary>
@@ -253,7 +221,7 @@ public sealed class FrozenTrunkCacheTests : IDisposable
         var samples = Path.Combine(temp.Path, "o.samples");
         TrainerTests.Synthetic(48, 160, 6).Write(samples);
         var messages = new List<string>();
-        var cached = TrainingRun.Create(Options(samples), Path.Combine(temp.Path, "a")).Run(new Recorder(messages));
+        var cached = TrainingRun.Create(Options(samples), Path.Combine(temp.Path, "a")).Run(new TrainerTests.Recorder(messages));
         Assert.Contains(messages, m => m.Contains("the trunk is frozen", StringComparison.Ordinal));
         var whole = TrainingRun.Create(Options(samples) with { CacheFrozenTrunk = false }, Path.Combine(temp.Path, "b")).Run();
         var a = MtcnnWeights.Read(File.ReadAllBytes(cached.WeightsFile));
@@ -295,19 +263,6 @@ public sealed class FrozenTrunkCacheTests : IDisposable
         static string[] Rows(TrainingResult r) => r.History.Select(m => (m with { Seconds = 0, SamplesPerSecond = 0 }).ToCsv()).ToArray();
         Assert.Equal(Rows(straight), Rows(resumed));
         Assert.Equal(File.ReadAllBytes(straight.WeightsFile), File.ReadAllBytes(resumed.WeightsFile));
-    }
-
-    private sealed class Recorder(List<string> messages) : ITrainingObserver
-    {
-        public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
-        {
-        }
-
-        public void OnEpoch(EpochMetrics metrics)
-        {
-        }
-
-        public void OnMessage(string message) => messages.Add(message);
     }
 
     private sealed class CancelInEpoch(int epoch, CancellationTokenSource cts) : ITrainingObserver

@@ -214,7 +214,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("options.json", o.Message, StringComparison.Ordinal);
     }
 
-    private sealed class Recorder(List<string> messages) : ITrainingObserver
+    internal sealed class Recorder(List<string> messages) : ITrainingObserver
     {
         public void OnBatch(int epoch, int epochs, int batch, int batches, double loss)
         {
