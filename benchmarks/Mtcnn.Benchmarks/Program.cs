@@ -92,6 +92,13 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "throughput")
+        {
+            ThroughputProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100,
+                args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3);
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "kernels")
         {
             KernelProbe.Run();

@@ -210,8 +210,10 @@ public sealed class VideoCommandTests
     {
         using var temp = new TempDir();
         string output = Path.Combine(temp.Path, "interrupted.mp4");
+        // A small minimum face makes each frame about ten times slower, so the signal lands long before the 400th
+        // frame even when the machine is busy (at the default, a fast CPU finished all 400 frames first under load).
         var run = VideoCli.RunAndInterrupt(
-            ["video", TestClips.Moving400, "--output", output, "--format", "jsonl"],
+            ["video", TestClips.Moving400, "--output", output, "--format", "jsonl", "--min-face-size", "6"],
             stdout => stdout.Count(c => c == '\n') >= 10,
             signals);
 
