@@ -254,7 +254,8 @@ public sealed class TrainingRun
             if (o.Init != "scratch" && start is null && history.Count == 0)
             {
                 // The starting weights are the bar every epoch must clear, and the result when none does.
-                var score = validator.Evaluate(Export(net, baseWeights, 0), cancellationToken);
+                // Not cancelled midway (it takes about a second); a stop request is seen right after.
+                var score = validator.Evaluate(Export(net, baseWeights, 0), CancellationToken.None);
                 start = new EpochMetrics { Epoch = 0, CascadeEvaluated = score.Evaluated, CascadeDetected = score.Detected, CascadeNme = score.Nme };
                 ExportWeights(net, baseWeights, 0);
                 WriteMetrics(start, history);
@@ -263,7 +264,9 @@ public sealed class TrainingRun
         }
 
         var buffers = new BatchBuffers();
-        using var trunk = startEpoch <= o.Epochs ? TrunkFeatures.TryCompute(net, o, batches, buffers, observer, cancellationToken) : null;
+        // Computed before the first epoch that trains (not when a resumed run turns out to be finished).
+        TrunkFeatures? trunk = null;
+        using var trunkOwner = new DisposeLater(() => trunk?.Dispose());
         var stoppedEarly = false;
         for (var epoch = startEpoch; epoch <= o.Epochs; epoch++)
         {
@@ -279,6 +282,7 @@ public sealed class TrainingRun
                 return new TrainingResult(Folder, history, weightsPath, false) { Start = start };
             }
 
+            trunk ??= TrunkFeatures.TryCompute(net, o, batches, buffers, observer, cancellationToken);
             var metrics = TrainEpoch(net, optimizer, batches, buffers, trunk, epoch, observer, cancellationToken);
             if (metrics is null)
             {
@@ -290,7 +294,7 @@ public sealed class TrainingRun
             {
                 var clock = Stopwatch.StartNew();
                 exported = Export(net, baseWeights, epoch);
-                var score = validator.Evaluate(exported, cancellationToken);
+                var score = validator.Evaluate(exported, CancellationToken.None);
                 observer?.OnMessage(string.Create(CultureInfo.InvariantCulture, $"{Name} epoch {epoch} time: whole-cascade validation {clock.Elapsed.TotalSeconds:F1} s"));
                 metrics = metrics with
                 {
@@ -834,4 +838,10 @@ internal sealed class TrunkFeatures : IDisposable
 
         return true;
     }
+}
+
+/// <summary>Runs an action on dispose (for state created later inside a <c>using</c> scope).</summary>
+internal sealed class DisposeLater(Action action) : IDisposable
+{
+    public void Dispose() => action();
 }
