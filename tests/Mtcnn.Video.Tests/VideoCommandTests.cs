@@ -203,17 +203,18 @@ public sealed class VideoCommandTests
         Assert.Equal(24 / 20.0, run.JsonLines[^1].GetProperty("time").GetDouble(), 3);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(1)]
     [InlineData(2)] // as `timeout -s INT` delivers it: to the process, then to its process group
     public void Sigint_stops_cleanly_and_leaves_a_playable_file_with_every_reported_frame(int signals)
     {
+        // A shell without job control starts background jobs with SIGINT ignored, and the ignore is inherited by
+        // every child: then no program under test can see Ctrl+C, whatever it does.
+        Skip.If(SigintIgnored(), "SIGINT is ignored in this test process (started as a background job?), so the child cannot receive it");
         using var temp = new TempDir();
         string output = Path.Combine(temp.Path, "interrupted.mp4");
-        // A small minimum face makes each frame about ten times slower, so the signal lands long before the 400th
-        // frame even when the machine is busy (at the default, a fast CPU finished all 400 frames first under load).
         var run = VideoCli.RunAndInterrupt(
-            ["video", TestClips.Moving400, "--output", output, "--format", "jsonl", "--min-face-size", "6"],
+            ["video", TestClips.Moving400, "--output", output, "--format", "jsonl"],
             stdout => stdout.Count(c => c == '\n') >= 10,
             signals);
 
@@ -347,5 +348,11 @@ public sealed class VideoCommandTests
             {
             }
         }
+    }
+
+    private static bool SigintIgnored()
+    {
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal)) : null;
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
     }
 }

@@ -41,10 +41,20 @@ public static class MultiTaskLoss
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(labels);
         var total = torch.zeros(1, dtype: ScalarType.Float32).squeeze();
+
+        // Scalars as named locals held to the end: a temporary converted implicitly can be finalised by the GC while
+        // libtorch reads it (see ParameterOptimizer.Update).
+        using var zero = 0.ToScalar();
+        using var landmarkLabel = (-2).ToScalar();
+        using var two = 2.ToScalar();
+        using var half = 0.5.ToScalar();
+        using var classWeight = weights.Class.ToScalar();
+        using var boxWeight = weights.Box.ToScalar();
+        using var landmarkWeight = weights.Landmark.ToScalar();
         double classLoss = 0, boxLoss = 0, landmarkLoss = 0;
         int classSamples = 0, kept = 0, correct = 0;
 
-        var classIndex = torch.nonzero(labels.ge(0)).squeeze(1);
+        var classIndex = torch.nonzero(labels.ge(zero)).squeeze(1);
         classSamples = (int)classIndex.shape[0];
         if (classSamples > 0)
         {
@@ -54,29 +64,29 @@ public static class MultiTaskLoss
             var (mined, keptCount) = Ohem(perSample, ohemRatio);
             kept = keptCount;
             classLoss = mined.item<float>();
-            total = total.add(mined.mul(weights.Class));
+            total = total.add(mined.mul(classWeight));
             using (torch.no_grad())
             {
-                correct = (int)FaceProbability(logits, variant).ge(0.5).to(ScalarType.Int64).eq(target).sum().item<long>();
+                correct = (int)FaceProbability(logits, variant).ge(half).to(ScalarType.Int64).eq(target).sum().item<long>();
             }
         }
 
-        var boxIndex = torch.nonzero(labels.ne(0)).squeeze(1);
+        var boxIndex = torch.nonzero(labels.ne(zero)).squeeze(1);
         if (boxIndex.shape[0] > 0)
         {
             var diff = output.Box.index_select(0, boxIndex).sub(boxes.index_select(0, boxIndex));
-            var loss = diff.pow(2).mean();
+            var loss = diff.pow(two).mean();
             boxLoss = loss.item<float>();
-            total = total.add(loss.mul(weights.Box));
+            total = total.add(loss.mul(boxWeight));
         }
 
-        var markIndex = torch.nonzero(labels.eq(-2)).squeeze(1);
+        var markIndex = torch.nonzero(labels.eq(landmarkLabel)).squeeze(1);
         if (markIndex.shape[0] > 0 && weights.Landmark > 0)
         {
             var diff = output.Landmarks.index_select(0, markIndex).sub(landmarks.index_select(0, markIndex));
-            var loss = diff.pow(2).mean();
+            var loss = diff.pow(two).mean();
             landmarkLoss = loss.item<float>();
-            total = total.add(loss.mul(weights.Landmark));
+            total = total.add(loss.mul(landmarkWeight));
         }
 
         return new LossParts(total, classLoss, boxLoss, landmarkLoss, classSamples, kept, correct);

@@ -69,6 +69,20 @@ public sealed class ParameterOptimizer : IDisposable
         Step++;
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
+
+        // Every scalar is a named local held to the end of the call. A temporary Scalar converted implicitly from a double
+        // is unreachable as soon as its handle is read, so the GC may finalise (free) it while libtorch still reads it;
+        // a fast loop (heads on cached features) made that happen ("toFloat ... Expected false to be true").
+        using var decay = WeightDecay.ToScalar();
+        using var beta1 = Beta1.ToScalar();
+        using var beta2 = Beta2.ToScalar();
+        using var oneMinusBeta1 = (1 - Beta1).ToScalar();
+        using var oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using var epsilon = Epsilon.ToScalar();
+        using var correction2 = (1 - Math.Pow(Beta2, Step)).ToScalar();
+        using var step = (-learningRate / (1 - Math.Pow(Beta1, Step))).ToScalar();
+        using var momentum = Momentum.ToScalar();
+        using var rate = (-learningRate).ToScalar();
         foreach (var (name, p) in parameters)
         {
             var g = p.grad;
@@ -79,33 +93,32 @@ public sealed class ParameterOptimizer : IDisposable
 
             if (WeightDecay > 0)
             {
-                g = g.add(p, WeightDecay);
+                g = g.add(p, decay);
             }
 
             var m = first[name];
             if (Kind == OptimizerKind.Adam)
             {
                 var v = second[name];
-                m.mul_(Beta1).add_(g, 1 - Beta1);
-                v.mul_(Beta2).addcmul_(g, g, 1 - Beta2);
-                var correction1 = 1 - Math.Pow(Beta1, Step);
-                var correction2 = 1 - Math.Pow(Beta2, Step);
-                var denominator = v.div(correction2).sqrt_().add_(Epsilon);
-                p.addcdiv_(m, denominator, -learningRate / correction1);
+                m.mul_(beta1).add_(g, oneMinusBeta1);
+                v.mul_(beta2).addcmul_(g, g, oneMinusBeta2);
+                var denominator = v.div(correction2).sqrt_().add_(epsilon);
+                p.addcdiv_(m, denominator, step);
             }
             else
             {
                 if (Momentum > 0)
                 {
-                    m.mul_(Momentum).add_(g);
-                    p.add_(m, -learningRate);
+                    m.mul_(momentum).add_(g);
+                    p.add_(m, rate);
                 }
                 else
                 {
-                    p.add_(g, -learningRate);
+                    p.add_(g, rate);
                 }
             }
         }
+
     }
 
     /// <summary>The state as named float arrays (moment tensors) and the step count.</summary>
