@@ -92,6 +92,12 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "profile")
+        {
+            LoopProfileProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5);
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "throughput")
         {
             ThroughputProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100,

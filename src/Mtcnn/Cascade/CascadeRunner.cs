@@ -361,10 +361,10 @@ internal sealed class CascadeRunner
         ctx.PyramidBuffer = inputFloats > maxPyramidFloats ? null : ctx.PyramidInputs(inputFloats);
         if (ctx.PyramidBuffer is not null)
         {
-            ForEach(items.Count, degree, ctx, resampleBand, ct);
+            ForEach(0, items.Count, degree, ctx, resampleBand, ct);
         }
 
-        ForEach(items.Count, degree, ctx, pnetBand, ct);
+        ForEach(1, items.Count, degree, ctx, pnetBand, ct);
         GatherLevels(degree, ctx, ct);
     }
 
@@ -401,7 +401,7 @@ internal sealed class CascadeRunner
             ctx.LevelWindows[items[i].Level].AddRange(ctx.ItemWindows[i]);
         }
 
-        ForEach(levels.Count, degree, ctx, levelNms, ct);
+        ForEach(2, levels.Count, degree, ctx, levelNms, ct);
 
         ctx.Candidates.Clear();
         for (int l = 0; l < levels.Count; l++)
@@ -561,7 +561,7 @@ internal sealed class CascadeRunner
             member.Run(net == nets.R ? CascadeStage.RNet : CascadeStage.ONet, default, 0, default, stride);
         }
 
-        ForEach((n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, backend is not null ? 1 : degree, ctx, cropChunk, ct);
+        ForEach(net == nets.R ? 3 : 4, (n + ctx.CropChunkSize - 1) / ctx.CropChunkSize, backend is not null ? 1 : degree, ctx, cropChunk, ct);
         float[] outputs = ctx.StageOutputs;
 
         bool softmax = net.ClassOutputs == 2;
@@ -640,15 +640,30 @@ internal sealed class CascadeRunner
             ws.Dense(net.DenseSize(count)), ctx.StageOutputs.AsSpan(first * stride, count * stride), ws.Batch(net.BatchSize(count)));
     }
 
-    private void ForEach(int count, int degree, ImageContext ctx, Action<int, Workspace, ImageContext> body, CancellationToken ct)
+    private void ForEach(int loop, int count, int degree, ImageContext ctx, Action<int, Workspace, ImageContext> body, CancellationToken ct)
     {
         if (count == 0)
         {
             return;
         }
 
+        if (LoopProfile.Enabled)
+        {
+            long start = Stopwatch.GetTimestamp();
+            RunLoop(loop, count, degree, ctx, body, ct);
+            LoopProfile.AddWall(loop, Stopwatch.GetTimestamp() - start);
+            return;
+        }
+
+        RunLoop(-1, count, degree, ctx, body, ct);
+    }
+
+    private void RunLoop(int loop, int count, int degree, ImageContext ctx, Action<int, Workspace, ImageContext> body, CancellationToken ct)
+    {
+
         if (degree <= 1 || count == 1)
         {
+            long start = loop >= 0 ? Stopwatch.GetTimestamp() : 0;
             var ws = Rent();
             try
             {
@@ -663,6 +678,11 @@ internal sealed class CascadeRunner
                 Return(ws);
             }
 
+            if (loop >= 0)
+            {
+                LoopProfile.AddBusy(loop, 0, Stopwatch.GetTimestamp() - start);
+            }
+
             return;
         }
 
@@ -673,7 +693,7 @@ internal sealed class CascadeRunner
         {
             try
             {
-                team.Run(count, workers, body, ctx, rentWorkspace, returnWorkspace, ct);
+                team.Run(count, workers, body, ctx, rentWorkspace, returnWorkspace, ct, loop);
             }
             finally
             {

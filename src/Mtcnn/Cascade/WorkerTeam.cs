@@ -35,6 +35,7 @@ internal sealed class WorkerTeam
     private Action<Workspace>? giveBack;
     private CancellationToken token;
     private int count;
+    private int profiled = -1; // the loop being accounted by LoopProfile, or -1
     private int next;
     private int pending;
     private ExceptionDispatchInfo? error;
@@ -104,8 +105,9 @@ internal sealed class WorkerTeam
     /// has run. The first exception (cancellation included) stops the hand-out and is rethrown here.
     /// </summary>
     public void Run(int items, int workers, Action<int, Workspace, ImageContext> loop, ImageContext ctx,
-        Func<Workspace> rentWorkspace, Action<Workspace> returnWorkspace, CancellationToken ct)
+        Func<Workspace> rentWorkspace, Action<Workspace> returnWorkspace, CancellationToken ct, int profileLoop = -1)
     {
+        profiled = profileLoop;
         int helpersWanted = Math.Min(workers, items) - 1;
         body = loop;
         context = ctx;
@@ -130,7 +132,7 @@ internal sealed class WorkerTeam
             }
         }
 
-        Work();
+        Work(0);
         if (helpersWanted > 0)
         {
             // The helpers are on their last index at most: spin a little before blocking.
@@ -154,8 +156,10 @@ internal sealed class WorkerTeam
     }
 
     // The share of the loop run by one thread: indices until none is left, or until a thread fails.
-    private void Work()
+    private void Work(int slot)
     {
+        int loop = profiled;
+        long start = loop >= 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         var ws = rent!();
         try
         {
@@ -176,6 +180,10 @@ internal sealed class WorkerTeam
         finally
         {
             giveBack!(ws);
+            if (loop >= 0)
+            {
+                LoopProfile.AddBusy(loop, slot, System.Diagnostics.Stopwatch.GetTimestamp() - start);
+            }
         }
     }
 
@@ -242,7 +250,7 @@ internal sealed class WorkerTeam
 
                 seen = g;
                 long allocated = GC.GetAllocatedBytesForCurrentThread();
-                team.Work();
+                team.Work(index + 1);
                 Interlocked.Add(ref helperAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocated);
                 if (Interlocked.Decrement(ref team.pending) == 0)
                 {

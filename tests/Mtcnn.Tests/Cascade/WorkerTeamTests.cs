@@ -148,6 +148,45 @@ public sealed class DetectAllocationTests
     }
 }
 
+/// <summary>The loop accounting of the <c>-- profile</c> probe: off by default, and when on it sees every loop of a detection.</summary>
+[Collection(nameof(RunsAlone))]
+public sealed class LoopProfileTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Each_loop_of_a_detection_is_counted_once_with_its_threads_busy_time(int threads)
+    {
+        var img = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = threads, MinFaceSize = 20 });
+        var expected = det.Detect(img).Faces;
+        Assert.False(LoopProfile.Enabled);
+        LoopProfile.Reset();
+        det.Detect(img);
+        Assert.All(LoopProfile.Snapshot(), l => Assert.Equal(0, l.Calls));
+        try
+        {
+            LoopProfile.Enabled = true;
+            Assert.Equal(expected, det.Detect(img).Faces);
+        }
+        finally
+        {
+            LoopProfile.Enabled = false;
+        }
+
+        var loops = LoopProfile.Snapshot();
+        foreach (var l in new[] { 1, 3, 4 })
+        {
+            // P-Net, R-Net and O-Net each run one loop per detection; its threads were busy at most threads x its wall time.
+            Assert.Equal(1, loops[l].Calls);
+            Assert.True(loops[l].Busy[0] > 0, LoopProfile.Names[l]);
+            Assert.True(loops[l].Busy.Sum() <= (threads * loops[l].Wall) + 1e-3, $"{LoopProfile.Names[l]}: busy {loops[l].Busy.Sum()} s, wall {loops[l].Wall} s");
+        }
+
+        LoopProfile.Reset();
+    }
+}
+
 /// <summary>Runs alone: the allocation counter is process-wide.</summary>
 [CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
 public sealed class RunsAlone;
