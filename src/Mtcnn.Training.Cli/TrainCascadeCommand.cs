@@ -30,9 +30,7 @@ internal static class TrainCascadeCommand
         var ohem = new Option<double>("--ohem-ratio") { Description = "Fraction of classification losses kept per batch.", DefaultValueFactory = _ => 0.7 };
         var maxSamples = new Option<string?>("--max-samples") { Description = "At most this many samples for P-Net,R-Net,O-Net (0 = all). Default: 0,0,0 from scratch; 0,200000,50000 when fine-tuning." };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of the landmark images held out, as whole images, to validate the whole cascade after every epoch (0 = off).", DefaultValueFactory = _ => 0.1 };
-        var valLandmarks = new Option<string?>("--val-landmarks") { Description = "Validate on this landmark list instead of held-out training images (never the images you test on)." };
-        var valImages = new Option<string?>("--val-images") { Description = "Folder of --val-landmarks' images (default: the list's folder)." };
-        var valLines = new Option<string?>("--val-lines") { Description = "Lines of --val-landmarks to use, e.g. 1:500." };
+        var validation = new ValidationArguments("Validate on this landmark list instead of held-out training images (never the images you test on).");
         var patience = new Option<int?>("--patience") { Description = "Stop a stage after this many epochs without a new best on the validation images (0 = never). Default: 3 from scratch, 2 when fine-tuning." };
         var minFace = new Option<float>("--mining-min-face-size") { Description = "Smallest face the mining detector looks for.", DefaultValueFactory = _ => 12f };
         var noMinedLandmarks = new Option<bool>("--no-mined-landmarks") { Description = "Do not reuse mined positive/part crops of landmark faces as landmark samples for R-Net and O-Net." };
@@ -41,8 +39,9 @@ internal static class TrainCascadeCommand
 
         var command = new Command("train-cascade", "Prepare samples and train P-Net, R-Net and O-Net in turn, mining hard examples with the stages trained so far; resumable with --resume.")
         {
-            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, stages, freeze, epochs, batch, lr, decay, ohem, maxSamples, valFraction, valLandmarks, valImages, valLines, patience, minFace, noMinedLandmarks, seed, threads,
+            output, resume, wider, widerImages, landmarks, landmarkImages, lines, init, stages, freeze, epochs, batch, lr, decay, ohem, maxSamples, valFraction, patience, minFace, noMinedLandmarks, seed, threads,
         };
+        validation.AddTo(command);
         command.SetAction(pr =>
         {
             CascadeTraining run;
@@ -68,11 +67,7 @@ internal static class TrainCascadeCommand
 
                 var initValue = TrainCommand.ResolveWeightsArgument(pr.GetValue(init)!, "--init");
                 var recipe = initValue == "scratch" ? new CascadeOptions() : CascadeOptions.FineTuneRecipe(initValue);
-                var valRange = LineRange.All;
-                if (pr.GetValue(valLines) is { } vl && !LineRange.TryParse(vl, out valRange))
-                {
-                    throw new UsageException($"--val-lines: '{vl}' is not a range like 1:500");
-                }
+                var (valList, valFolder, valRange) = validation.Read(pr);
 
                 var options = recipe with
                 {
@@ -94,8 +89,8 @@ internal static class TrainCascadeCommand
                     OhemRatio = pr.GetValue(ohem),
                     MaxSamples = pr.GetValue(maxSamples) is { } ms ? Numbers(ms, "--max-samples", long.Parse) : recipe.MaxSamples,
                     ValidationFraction = pr.GetValue(valFraction),
-                    ValLandmarks = Full(pr.GetValue(valLandmarks)),
-                    ValImages = Full(pr.GetValue(valImages)),
+                    ValLandmarks = valList,
+                    ValImages = valFolder,
                     ValLines = valRange,
                     Patience = pr.GetValue(patience) ?? recipe.Patience,
                     MiningMinFaceSize = pr.GetValue(minFace),

@@ -29,9 +29,7 @@ internal static class TrainCommand
         var val = new Option<double>("--val-fraction") { Description = "Fraction of source images held out for validation.", DefaultValueFactory = _ => 0.1 };
         var threshold = new Option<double?>("--threshold") { Description = "Face probability threshold for validation precision/recall (default: the stage's cascade threshold)." };
         var freeze = new Option<string?>("--freeze") { Description = "Layers to keep fixed, comma-separated: conv (the convolutions), trunk (all but the heads), face, box, landmarks (a head), or layer names (conv1, dense5, ...). O-Net's landmark head alone: trunk,face,box." };
-        var valLandmarks = new Option<string?>("--val-landmarks") { Description = "Validate the whole cascade (this net merged into --base) on this landmark list after every epoch, keep the best epoch and stop early." };
-        var valImages = new Option<string?>("--val-images") { Description = "Folder of --val-landmarks' images (default: the list's folder)." };
-        var valLines = new Option<string?>("--val-lines") { Description = "Lines of --val-landmarks to use, e.g. 9001:9500." };
+        var validation = new ValidationArguments("Validate the whole cascade (this net merged into --base) on this landmark list after every epoch, keep the best epoch and stop early.");
         var patience = new Option<int>("--patience") { Description = "With --val-landmarks: stop after this many epochs without a new best (0 = never).", DefaultValueFactory = _ => 3 };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not mirror training samples at random." };
         var seed = new Option<int>("--seed") { Description = "Seed for initialisation, split, shuffling and flips.", DefaultValueFactory = _ => 1 };
@@ -43,8 +41,9 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train P-Net, R-Net or O-Net on prepared samples: multi-task loss, online hard sample mining, checkpoints every epoch, resumable.")
         {
-            net, samples, data, variant, init, baseWeights, epochs, batch, optimizer, lr, steps, gamma, momentum, decay, ohem, weights, val, threshold, freeze, valLandmarks, valImages, valLines, patience, noFlip, seed, threads, maxBatches, project, name, resume,
+            net, samples, data, variant, init, baseWeights, epochs, batch, optimizer, lr, steps, gamma, momentum, decay, ohem, weights, val, threshold, freeze, patience, noFlip, seed, threads, maxBatches, project, name, resume,
         };
+        validation.AddTo(command);
         command.SetAction(pr =>
         {
             TrainingRun run;
@@ -64,6 +63,7 @@ internal static class TrainCommand
                 }
 
                 var (wc, wb, wl) = ParseTaskWeights(pr.GetValue(weights));
+                var (valList, valFolder, valRange) = validation.Read(pr);
                 var options = new TrainOptions
                 {
                     Net = kind,
@@ -91,9 +91,9 @@ internal static class TrainCommand
                     ValidationFraction = pr.GetValue(val),
                     Threshold = pr.GetValue(threshold),
                     Freeze = ParseList(pr.GetValue(freeze)),
-                    ValLandmarks = pr.GetValue(valLandmarks) is { } vl ? Path.GetFullPath(vl) : null,
-                    ValImages = pr.GetValue(valImages) is { } vi ? Path.GetFullPath(vi) : null,
-                    ValLines = pr.GetValue(valLines) is { } lines ? (Mtcnn.Evaluation.Annotations.LineRange.TryParse(lines, out var range) ? range : throw new UsageException($"--val-lines: '{lines}' is not a range like 9001:9500")) : Mtcnn.Evaluation.Annotations.LineRange.All,
+                    ValLandmarks = valList,
+                    ValImages = valFolder,
+                    ValLines = valRange,
                     Patience = pr.GetValue(patience),
                     Flip = !pr.GetValue(noFlip),
                     Seed = pr.GetValue(seed),

@@ -104,7 +104,7 @@ public sealed class WorkerTeamTests
     public void Concurrent_detections_on_one_detector_match_single_ones_when_teams_run_out()
     {
         // More callers than teams: some loops run on the thread pool instead; every result must still be exact.
-        var img = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var img = Fixtures.Hopper();
         var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = 2, MinFaceSize = 20 });
         var expected = det.Detect(img).Faces;
         var results = new DetectionResult[WorkerTeam.MaxTeams * 3];
@@ -122,7 +122,7 @@ public sealed class DetectAllocationTests
     [InlineData(2)]
     public void Detect_allocates_only_its_result_in_steady_state(int threads)
     {
-        var img = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var img = Fixtures.Hopper();
         var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = threads, MinFaceSize = 20 });
         for (int i = 0; i < 5; i++)
         {
@@ -157,7 +157,7 @@ public sealed class LoopProfileTests
     [InlineData(2)]
     public void Each_loop_of_a_detection_is_counted_once_with_its_threads_busy_time(int threads)
     {
-        var img = ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+        var img = Fixtures.Hopper();
         var det = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = threads, MinFaceSize = 20 });
         var expected = det.Detect(img).Faces;
         Assert.False(LoopProfile.Enabled);
@@ -190,3 +190,10 @@ public sealed class LoopProfileTests
 /// <summary>Runs alone: the allocation counter is process-wide.</summary>
 [CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
 public sealed class RunsAlone;
+
+/// <summary>The committed photo these tests detect on.</summary>
+internal static class Fixtures
+{
+    public static ImageData Hopper() =>
+        ReferenceDetectionTests.DecodeRgb(Path.Combine(SharedData.RepoRoot, "tests", "fixtures", "grace_hopper_512x512.jpg"));
+}
