@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Throughput benchmark of `mtcnn cluster` (docs/cluster.md#measured), not a test: the same inputs through
 #   1. mtcnn detect --threads 1 (one process, one thread),
-#   2. one silo with --threads 1,
-#   3. two silos with --threads 1 each,
-# each job on a fresh Redis, reporting images/s and the cluster's overhead against (1). Run it on a quiet machine.
-# Environment: MTCNN_BENCH_IMAGES (default 600), MTCNN_BENCH_PARTITION (default 25), MTCNN_BENCH_PIN=1 pins silo i to
-# core i (taskset), as one silo per machine would have its cores to itself.
+#   2. two such detect processes side by side (what two independent one-thread programs get from this machine: the
+#      ceiling for "two silos" sharing it),
+#   3. one silo with --threads 1,
+#   4. two silos with --threads 1 each,
+# each job on a fresh Redis, reporting images/s, the cluster's overhead against (1), and 2-silo scaling against the
+# ceiling. Rounds repeat all four in turn and the summary gives the median of each figure. Run it on a quiet machine.
+# Environment: MTCNN_BENCH_IMAGES (default 600), MTCNN_BENCH_PARTITION (default 25), MTCNN_BENCH_ROUNDS (default 1),
+# MTCNN_BENCH_PIN=1 pins silo i to core i (taskset), as one silo per machine would have its cores to itself.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 cli="$repo/src/Mtcnn.Cli/bin/Release/net10.0/linux-x64/Mtcnn.Cli.dll"
 images=${MTCNN_BENCH_IMAGES:-600}
 partition=${MTCNN_BENCH_PARTITION:-25}
+rounds=${MTCNN_BENCH_ROUNDS:-1}
 pin=""
 [[ ${MTCNN_BENCH_PIN:-0} == 1 ]] && pin=1
 [[ -f $cli ]] || { echo "build first: dotnet build Mtcnn.slnx -c Release" >&2; exit 1; }
@@ -43,23 +47,41 @@ echo "cluster bench: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start=$(date +%s.%N)
-(cd "$work" && dotnet "$cli" detect inputs --threads 1 --format jsonl) > "$work/detect.jsonl" 2> "$work/detect.log"
-detect_s=$(python3 -c "import time,sys; print(f'{time.time()-float(sys.argv[1]):.2f}')" "$start")
-echo "cluster bench: detect --threads 1: ${detect_s} s wall (process start included); its summary: $(tail -n 1 "$work/detect.log" | sed 's/^mtcnn: //')"
-# detect in steady state, as the warmed silos run: the inputs twice in one process; the second pass's rate is
-# N / (time for 2N - time for N), from the processes' own summaries.
-(cd "$work" && dotnet "$cli" detect inputs inputs --threads 1 --format jsonl) > /dev/null 2> "$work/detect2.log"
-python3 - "$work/detect.log" "$work/detect2.log" "$images" <<'PY'
+results="$work/results.txt"
+: > "$results"
+summary_rate() { sed -n 's/.*(\([0-9.]*\) img\/s.*/\1/p' "$1" | tail -n 1; }
+
+run_detect() { # run_detect ROUND
+  local round=$1 start detect_s
+  start=$(date +%s.%N)
+  (cd "$work" && dotnet "$cli" detect inputs --threads 1 --format jsonl) > "$work/detect.jsonl" 2> "$work/detect.log"
+  detect_s=$(python3 -c "import time,sys; print(f'{time.time()-float(sys.argv[1]):.2f}')" "$start")
+  echo "cluster bench: round $round: detect --threads 1: ${detect_s} s wall (process start included); its summary: $(tail -n 1 "$work/detect.log" | sed 's/^mtcnn: //')"
+  echo "$round detect1 $(summary_rate "$work/detect.log")" >> "$results"
+  # detect in steady state, as the warmed silos run: the inputs twice in one process; the second pass's rate is
+  # N / (time for 2N - time for N), from the processes' own summaries.
+  (cd "$work" && dotnet "$cli" detect inputs inputs --threads 1 --format jsonl) > /dev/null 2> "$work/detect2.log"
+  python3 - "$work/detect.log" "$work/detect2.log" "$images" "$round" "$results" <<'PY'
 import re, sys
 def secs(path):
     return float(re.search(r"failed, ([0-9.]+) s", open(path).read().strip().splitlines()[-1]).group(1))
 one, two, n = secs(sys.argv[1]), secs(sys.argv[2]), int(sys.argv[3])
-print(f"cluster bench: detect --threads 1 in steady state (second pass of the inputs in one process): {n / (two - one):.1f} img/s ({(two - one) / n * 1000:.2f} ms per image)")
+print(f"cluster bench: round {sys.argv[4]}: detect --threads 1 in steady state (second pass of the inputs in one process): {n / (two - one):.1f} img/s ({(two - one) / n * 1000:.2f} ms per image)")
+open(sys.argv[5], "a").write(f"{sys.argv[4]} steady {n / (two - one):.2f}\n")
 PY
+  # Two independent one-thread processes side by side, each over all the inputs; their rates (own summaries) add up.
+  (cd "$work" && dotnet "$cli" detect inputs --threads 1 --format jsonl) > /dev/null 2> "$work/side0.log" &
+  local side=$!
+  (cd "$work" && dotnet "$cli" detect inputs --threads 1 --format jsonl) > /dev/null 2> "$work/side1.log"
+  wait "$side"
+  local r0 r1
+  r0=$(summary_rate "$work/side0.log"); r1=$(summary_rate "$work/side1.log")
+  echo "cluster bench: round $round: two detect --threads 1 processes side by side: $r0 + $r1 img/s"
+  echo "$round detect2 $(python3 -c "print($r0 + $r1)")" >> "$results"
+}
 
-run_cluster() { # run_cluster SILOS
-  local silos=$1 port
+run_cluster() { # run_cluster SILOS ROUND
+  local silos=$1 round=$2 port
   port=$(free_port)
   redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --protected-mode no > "$work/redis.log" 2>&1 &
   pids+=($!)
@@ -83,12 +105,39 @@ run_cluster() { # run_cluster SILOS
   t1=$(date +%s.%N)
   local mem
   mem=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p' | tr -d '\r')
-  echo "cluster bench: $silos silo(s) x 1 thread: $(tail -n 1 "$work/submit$silos.log" | sed 's/^mtcnn: //')"
-  echo "cluster bench: $silos silo(s): submit --wait $(python3 -c "print(f'{$t1-$t0:.2f}')") s wall; Redis used_memory $((mem / 1024)) KiB after the job"
-  cmp -s "$work/out$silos/detections.jsonl" "$work/detect.jsonl" && echo "cluster bench: $silos silo(s): detections.jsonl identical to detect's" \
-    || echo "cluster bench: $silos silo(s): detections.jsonl DIFFERS from detect's"
+  echo "cluster bench: round $round: $silos silo(s) x 1 thread: $(tail -n 1 "$work/submit$silos.log" | sed 's/^mtcnn: //')"
+  echo "$round silo$silos $(summary_rate "$work/submit$silos.log")" >> "$results"
+  echo "cluster bench: round $round: $silos silo(s): submit --wait $(python3 -c "print(f'{$t1-$t0:.2f}')") s wall; Redis used_memory $((mem / 1024)) KiB after the job"
+  cmp -s "$work/out$silos/detections.jsonl" "$work/detect.jsonl" && echo "cluster bench: round $round: $silos silo(s): detections.jsonl identical to detect's" \
+    || echo "cluster bench: round $round: $silos silo(s): detections.jsonl DIFFERS from detect's"
   stop_all
   rm -f "$work"/silo*.log
 }
-run_cluster 1
-run_cluster 2
+for ((round = 1; round <= rounds; round++)); do
+  run_detect "$round"
+  run_cluster 1 "$round"
+  run_cluster 2 "$round"
+done
+
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    r, key, value = line.split()
+    rows.setdefault(int(r), {})[key] = float(value)
+print("")
+print("| round | detect img/s | steady detect img/s | 2 detect processes img/s | ceiling (2 / 1 process) | 1 silo img/s | 2 silos img/s | 2 silos / 1 silo | of the ceiling | 1 silo against steady detect |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+figures = {k: [] for k in ("ceiling", "scaling", "share", "overhead")}
+for r in sorted(rows):
+    v = rows[r]
+    ceiling = v["detect2"] / v["detect1"]
+    scaling = v["silo2"] / v["silo1"]
+    share = scaling / ceiling
+    overhead = v["silo1"] / v["steady"] - 1
+    for k, x in (("ceiling", ceiling), ("scaling", scaling), ("share", share), ("overhead", overhead)):
+        figures[k].append(x)
+    print(f"| {r} | {v['detect1']:.1f} | {v['steady']:.1f} | {v['detect2']:.1f} | {ceiling:.2f}x | {v['silo1']:.1f} | {v['silo2']:.1f} | {scaling:.2f}x | {share * 100:.0f} % | {overhead * 100:+.1f} % |")
+m = {k: statistics.median(x) for k, x in figures.items()}
+print(f"| median | | | | {m['ceiling']:.2f}x | | | {m['scaling']:.2f}x | {m['share'] * 100:.0f} % | {m['overhead'] * 100:+.1f} % |")
+PY

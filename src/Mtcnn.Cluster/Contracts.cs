@@ -187,6 +187,10 @@ public sealed record JobStatus
     /// <summary>The latest re-grants (at most 100), oldest first.</summary>
     [Id(15)]
     public IReadOnlyList<RegrantEvent> RegrantEvents { get; init; } = [];
+
+    /// <summary>When a worker took the first partition; null before that.</summary>
+    [Id(16)]
+    public DateTime? FirstLeaseUtc { get; init; }
 }
 
 /// <summary>A partition handed out again after its lease expired or was released.</summary>

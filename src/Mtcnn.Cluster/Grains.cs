@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Mtcnn.Cluster;
 
 /// <summary>
@@ -48,9 +50,33 @@ public interface IPartitionGrain : IGrainWithStringKey
     Task<IReadOnlyList<string>?> GetRecords();
 }
 
-/// <summary>The cluster's list of jobs (key 0), which workers poll for running ones.</summary>
+/// <summary>
+/// A silo's workers, told by the registry that work may be waiting (a job was registered, a partition was released or
+/// failed and can be retried), so that they ask at once instead of at their next idle poll.
+/// </summary>
+public interface IWorkObserver : IGrainObserver
+{
+    /// <summary>Work may be waiting; a hint only (the workers still ask the jobs for leases).</summary>
+    [OneWay]
+    Task WorkAvailable();
+}
+
+/// <summary>
+/// The cluster's list of jobs (key 0), which workers poll for running ones; it also tells subscribed workers when work
+/// appears (subscriptions live in memory and expire unless renewed, so workers subscribe again periodically).
+/// </summary>
 public interface IJobRegistryGrain : IGrainWithIntegerKey
 {
+    /// <summary>Adds or renews a subscription to <see cref="IWorkObserver.WorkAvailable"/>.</summary>
+    Task Subscribe(IWorkObserver observer);
+
+    /// <summary>Ends a subscription (a silo shutting down).</summary>
+    Task Unsubscribe(IWorkObserver observer);
+
+    /// <summary>Tells every subscribed worker that work may be waiting.</summary>
+    [OneWay]
+    Task SignalWork();
+
     /// <summary>Adds a running job.</summary>
     Task Register(string job);
 

@@ -87,6 +87,10 @@ public sealed class JobRecord
     /// <summary>The latest re-grants (at most 100), oldest first.</summary>
     [Id(19)]
     public List<RegrantEvent> RegrantEvents { get; set; } = [];
+
+    /// <summary>When the first partition was handed out (null before that).</summary>
+    [Id(20)]
+    public DateTime? FirstLeaseUtc { get; set; }
 }
 
 /// <summary>The job grain; see <see cref="IJobGrain"/>.</summary>
@@ -222,6 +226,7 @@ public sealed class JobGrain : Grain, IJobGrain
             }
 
             R.Holders[p] = worker;
+            R.FirstLeaseUtc ??= now;
             await state.WriteStateAsync();
             return new PartitionLease
             {
@@ -261,15 +266,17 @@ public sealed class JobGrain : Grain, IJobGrain
     }
 
     /// <inheritdoc/>
-    public Task Release(int partition, Guid token)
+    public async Task Release(int partition, Guid token)
     {
         if (leases.TryGetValue(partition, out var held) && held.Token == token)
         {
             leases.Remove(partition);
+
+            // Pending again now: idle workers elsewhere take it without waiting for their next poll.
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).SignalWork();
         }
 
         // Holders[partition] stays: it is only a hint for a new activation, and a released partition is pending now.
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -357,6 +364,10 @@ public sealed class JobGrain : Grain, IJobGrain
         if (failed)
         {
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).Finished(Name);
+        }
+        else
+        {
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).SignalWork();
         }
     }
 
@@ -452,6 +463,7 @@ public sealed class JobGrain : Grain, IJobGrain
             RegrantEvents = [.. R.RegrantEvents],
             CreatedUtc = R.CreatedUtc,
             FinishedUtc = R.FinishedUtc,
+            FirstLeaseUtc = R.FirstLeaseUtc,
             LeaseSeconds = R.LeaseSeconds,
         };
     }

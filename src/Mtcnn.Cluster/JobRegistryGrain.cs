@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using Orleans.Utilities;
 
 namespace Mtcnn.Cluster;
 
@@ -18,12 +20,39 @@ public sealed class RegistryRecord
 /// <summary>The registry grain; see <see cref="IJobRegistryGrain"/>.</summary>
 public sealed class JobRegistryGrain : Grain, IJobRegistryGrain
 {
+    /// <summary>How long a subscription lasts unless renewed; workers renew at a third of it.</summary>
+    public static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromSeconds(60);
+
     private readonly IPersistentState<RegistryRecord> state;
+    private readonly ObserverManager<IWorkObserver> observers;
 
     /// <summary>Creates the grain over its persisted record.</summary>
-    public JobRegistryGrain([PersistentState("registry", ClusterNames.Storage)] IPersistentState<RegistryRecord> state)
+    public JobRegistryGrain([PersistentState("registry", ClusterNames.Storage)] IPersistentState<RegistryRecord> state, ILogger<JobRegistryGrain> logger)
     {
         this.state = state;
+        observers = new ObserverManager<IWorkObserver>(SubscriptionLifetime, logger);
+    }
+
+    /// <inheritdoc/>
+    public Task Subscribe(IWorkObserver observer)
+    {
+        observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task Unsubscribe(IWorkObserver observer)
+    {
+        observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task SignalWork()
+    {
+        // One-way calls to each worker; one that is gone is dropped when its subscription expires.
+        observers.Notify(o => o.WorkAvailable());
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -46,6 +75,9 @@ public sealed class JobRegistryGrain : Grain, IJobRegistryGrain
         {
             await state.WriteStateAsync();
         }
+
+        // Also when resumed: a resubmitted job may have pending partitions that no worker is looking at.
+        await SignalWork();
     }
 
     /// <inheritdoc/>

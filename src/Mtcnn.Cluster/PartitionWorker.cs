@@ -11,12 +11,38 @@ public sealed class WorkerOptions
     /// <summary>Partitions processed at once on this silo (each on one thread).</summary>
     public int Workers { get; set; } = 1;
 
-    /// <summary>How long an idle worker waits before asking for work again.</summary>
+    /// <summary>
+    /// How long an idle worker waits before asking for work again when nothing wakes it. The registry wakes idle workers
+    /// when a job is submitted or a partition is released or failed; the poll finds what nobody announces (a lease that
+    /// expired because its silo died) and covers a lost subscription.
+    /// </summary>
     public TimeSpan IdlePoll { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the silo renews its subscription to the registry's wake-ups (which expire after a minute).</summary>
+    public TimeSpan Resubscribe { get; set; } = TimeSpan.FromSeconds(20);
+}
+
+/// <summary>Wakes a silo's idle workers when the registry says that work may be waiting.</summary>
+internal sealed class WorkSignal : IWorkObserver
+{
+    private TaskCompletionSource current = New();
+
+    /// <summary>Completes at the next wake-up after this was read.</summary>
+    public Task Next => Volatile.Read(ref current).Task;
+
+    /// <inheritdoc/>
+    public Task WorkAvailable()
+    {
+        Interlocked.Exchange(ref current, New()).TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    private static TaskCompletionSource New() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>
-/// The silo's workers: each loop asks the running jobs for a partition lease, reads the partition's inputs, runs the
+/// The silo's workers: each loop asks the running jobs for a partition lease (when idle, again after a wake-up from
+/// the registry or <see cref="WorkerOptions.IdlePoll"/>), reads the partition's inputs, runs the
 /// <see cref="IPartitionProcessor"/> while renewing the lease at a third of its length, and commits the records. A
 /// lost lease (the partition was committed or taken over) cancels the work; stopping the silo releases the lease.
 /// </summary>
@@ -41,14 +67,77 @@ public sealed partial class PartitionWorker : BackgroundService
     }
 
     /// <inheritdoc/>
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => Task.Run(() => Loop(stoppingToken), CancellationToken.None)));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var signal = new WorkSignal();
+        var reference = grains.CreateObjectReference<IWorkObserver>(signal);
+        try
+        {
+            // The first subscription is tried before the workers' first question, so that a job submitted after that
+            // question wakes them; should it fail, they poll until a later renewal succeeds.
+            var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var subscription = KeepSubscribed(reference, subscribed, stoppingToken);
+            await subscribed.Task;
+            var loops = Enumerable.Range(0, Math.Max(1, options.Workers)).Select(_ => Task.Run(() => Loop(signal, stoppingToken), CancellationToken.None));
+            await Task.WhenAll(loops.Append(subscription));
+        }
+        finally
+        {
+            grains.DeleteObjectReference<IWorkObserver>(reference);
+        }
+    }
 
-    private async Task Loop(CancellationToken stoppingToken)
+    private async Task KeepSubscribed(IWorkObserver reference, TaskCompletionSource subscribed, CancellationToken stoppingToken)
     {
         var registry = grains.GetGrain<IJobRegistryGrain>(0);
         while (!stoppingToken.IsCancellationRequested)
         {
+            TimeSpan next = options.Resubscribe;
+            try
+            {
+                await registry.Subscribe(reference);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // The registry may be moving to another silo; the workers poll meanwhile and the next try may succeed.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogSubscribeFailed(logger, e.GetType().Name, e.Message);
+                next = TimeSpan.FromTicks(Math.Min(next.Ticks, TimeSpan.FromSeconds(1).Ticks));
+            }
+
+            subscribed.TrySetResult();
+            try
+            {
+                await Task.Delay(next, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        subscribed.TrySetResult();
+    }
+
+    private async Task WaitForWork(Task wake, CancellationToken stoppingToken)
+    {
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        await Task.WhenAny(wake, Task.Delay(options.IdlePoll, poll.Token));
+        await poll.CancelAsync();
+        stoppingToken.ThrowIfCancellationRequested();
+    }
+
+    private async Task Loop(WorkSignal signal, CancellationToken stoppingToken)
+    {
+        var registry = grains.GetGrain<IJobRegistryGrain>(0);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // Read before asking: a wake-up that arrives while this round finds nothing is not lost.
+            var wake = signal.Next;
             try
             {
                 PartitionLease? lease = null;
@@ -63,7 +152,7 @@ public sealed partial class PartitionWorker : BackgroundService
 
                 if (lease is null)
                 {
-                    await Task.Delay(options.IdlePoll, stoppingToken);
+                    await WaitForWork(wake, stoppingToken);
                     continue;
                 }
 
@@ -80,7 +169,7 @@ public sealed partial class PartitionWorker : BackgroundService
                 LogRoundFailed(logger, e.GetType().Name, e.Message);
                 try
                 {
-                    await Task.Delay(options.IdlePoll, stoppingToken);
+                    await WaitForWork(wake, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -164,6 +253,9 @@ public sealed partial class PartitionWorker : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "worker round failed ({Type}): {Message}")]
     private static partial void LogRoundFailed(ILogger logger, string type, string message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "subscribing to the registry's wake-ups failed ({Type}): {Message}; polling meanwhile")]
+    private static partial void LogSubscribeFailed(ILogger logger, string type, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "renewing job {Job} partition {Partition} failed: {Message}")]
     private static partial void LogRenewFailed(ILogger logger, string job, int partition, string message);

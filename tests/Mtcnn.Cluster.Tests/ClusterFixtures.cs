@@ -69,6 +69,43 @@ public sealed class WorkerClusterFixture : IAsyncLifetime
 }
 
 /// <summary>
+/// Two silos whose workers poll only every ten minutes: jobs finish in time only if the registry's wake-ups reach them.
+/// </summary>
+public sealed class WakeUpClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<WithSleepyWorkers>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+
+    private sealed class WithSleepyWorkers : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.AddMemoryGrainStorage(ClusterNames.Storage);
+            siloBuilder.Services.AddSingleton<IPartitionProcessor>(RecordingProcessor.Shared);
+            siloBuilder.Services.Configure<WorkerOptions>(o =>
+            {
+                o.Workers = 1;
+                o.IdlePoll = TimeSpan.FromMinutes(10);
+            });
+            siloBuilder.Services.AddHostedService<PartitionWorker>();
+        }
+    }
+}
+
+/// <summary>
 /// A processor that turns each input into <c>settings|input</c> and counts how often each input was processed; inputs
 /// named in <see cref="FailOnce"/> make their first attempt throw, and <see cref="Delay"/> slows every partition.
 /// </summary>

@@ -332,8 +332,11 @@ internal static class ClusterCommand
         string? cropRecords = s.Settings.CropsDirectory is { } cropsFolder ? Path.Combine(cropsFolder, AlignCommand.RecordFile) : null;
         var (failed, faces) = WriteRecords(client, s.Job, status.Partitions, file, cropRecords);
         double elapsed = ((status.FinishedUtc ?? DateTime.UtcNow) - status.CreatedUtc).TotalSeconds;
+        string firstLease = status.FirstLeaseUtc is { } first
+            ? string.Create(CultureInfo.InvariantCulture, $", the first lease {(first - status.CreatedUtc).TotalSeconds:0.000} s after submission")
+            : "";
         console.WriteErrorLine(string.Create(CultureInfo.InvariantCulture,
-            $"{CliApp.Name}: job '{s.Job}': {status.Inputs} images, {failed} failed, {elapsed:0.00} s from submission to the last commit ({status.Inputs / Math.Max(elapsed, 1e-9):0.#} img/s); "
+            $"{CliApp.Name}: job '{s.Job}': {status.Inputs} images, {failed} failed, {elapsed:0.00} s from submission to the last commit ({status.Inputs / Math.Max(elapsed, 1e-9):0.#} img/s{firstLease}); "
             + $"{status.Regrants} partition{(status.Regrants == 1 ? "" : "s")} re-leased, {status.DuplicateInputs} image{(status.DuplicateInputs == 1 ? "" : "s")} redone; "
             + $"wrote {file}{(cropRecords is null ? "" : $" and {faces} aligned face{(faces == 1 ? "" : "s")} in {cropRecords}")} in {clock.Elapsed.TotalSeconds:0.00} s"));
         host.StopAsync().GetAwaiter().GetResult();
