@@ -131,15 +131,22 @@ public sealed class DetectAllocationTests
 
         // Counted on the calling thread and on the team's helpers, so the test host's own allocations meanwhile do
         // not count.
+        // The best of five rounds: a one-off event in a round (a helper thread started again after its idle timeout,
+        // a slow machine's late JIT tiering) is not steady state, while an allocation made by every call shows in
+        // every round.
         const int calls = 10;
         int faces = det.Detect(img).Faces.Count;
-        long before = GC.GetAllocatedBytesForCurrentThread() + WorkerTeam.HelperAllocatedBytes;
-        for (int i = 0; i < calls; i++)
+        long perCall = long.MaxValue;
+        for (int round = 0; round < 5; round++)
         {
-            det.Detect(img);
-        }
+            long before = GC.GetAllocatedBytesForCurrentThread() + WorkerTeam.HelperAllocatedBytes;
+            for (int i = 0; i < calls; i++)
+            {
+                det.Detect(img);
+            }
 
-        long perCall = (GC.GetAllocatedBytesForCurrentThread() + WorkerTeam.HelperAllocatedBytes - before) / calls;
+            perCall = Math.Min(perCall, (GC.GetAllocatedBytesForCurrentThread() + WorkerTeam.HelperAllocatedBytes - before) / calls);
+        }
 
         // The result: a DetectionResult (about 112 bytes) and its Face array (24 bytes plus 60 a face). Before the
         // worker team this was 864 bytes at one thread and over 9,000 at two.
