@@ -5,15 +5,19 @@ using Orleans.TestingHost;
 
 namespace Mtcnn.Cluster.Tests;
 
-/// <summary>A one-silo test cluster with the job grains on in-memory storage and no workers: the tests drive the grains.</summary>
-public sealed class GrainClusterFixture : IAsyncLifetime
+/// <summary>
+/// A test cluster of <c>silos</c> silos, each configured by <typeparamref name="TConfigurator"/> (Orleans builds it
+/// with its parameterless constructor, so each setting is its own small configurator class).
+/// </summary>
+public abstract class TestClusterFixture<TConfigurator>(short silos) : IAsyncLifetime
+    where TConfigurator : ISiloConfigurator, new()
 {
     public TestCluster Cluster { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        var builder = new TestClusterBuilder(1);
-        builder.AddSiloBuilderConfigurator<StorageOnly>();
+        var builder = new TestClusterBuilder(silos);
+        builder.AddSiloBuilderConfigurator<TConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -24,7 +28,24 @@ public sealed class GrainClusterFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
     }
 
-    private sealed class StorageOnly : ISiloConfigurator
+    /// <summary>In-memory job storage, the <see cref="RecordingProcessor"/> and <paramref name="workers"/> partition workers per silo.</summary>
+    protected static void AddRecordingWorkers(ISiloBuilder siloBuilder, int workers, TimeSpan idlePoll)
+    {
+        siloBuilder.AddMemoryGrainStorage(ClusterNames.Storage);
+        siloBuilder.Services.AddSingleton<IPartitionProcessor>(RecordingProcessor.Shared);
+        siloBuilder.Services.Configure<WorkerOptions>(o =>
+        {
+            o.Workers = workers;
+            o.IdlePoll = idlePoll;
+        });
+        siloBuilder.Services.AddHostedService<PartitionWorker>();
+    }
+}
+
+/// <summary>A one-silo test cluster with the job grains on in-memory storage and no workers: the tests drive the grains.</summary>
+public sealed class GrainClusterFixture() : TestClusterFixture<GrainClusterFixture.StorageOnly>(1)
+{
+    public sealed class StorageOnly : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddMemoryGrainStorage(ClusterNames.Storage);
     }
@@ -34,74 +55,22 @@ public sealed class GrainClusterFixture : IAsyncLifetime
 /// A two-silo test cluster whose silos run <see cref="PartitionWorker"/>s over <see cref="RecordingProcessor.Shared"/>:
 /// the whole lease, process, renew and commit loop in one process.
 /// </summary>
-public sealed class WorkerClusterFixture : IAsyncLifetime
+public sealed class WorkerClusterFixture() : TestClusterFixture<WorkerClusterFixture.WithWorkers>(2)
 {
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    public sealed class WithWorkers : ISiloConfigurator
     {
-        var builder = new TestClusterBuilder(2);
-        builder.AddSiloBuilderConfigurator<WithWorkers>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-    }
-
-    private sealed class WithWorkers : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.AddMemoryGrainStorage(ClusterNames.Storage);
-            siloBuilder.Services.AddSingleton<IPartitionProcessor>(RecordingProcessor.Shared);
-            siloBuilder.Services.Configure<WorkerOptions>(o =>
-            {
-                o.Workers = 2;
-                o.IdlePoll = TimeSpan.FromMilliseconds(50);
-            });
-            siloBuilder.Services.AddHostedService<PartitionWorker>();
-        }
+        public void Configure(ISiloBuilder siloBuilder) => AddRecordingWorkers(siloBuilder, 2, TimeSpan.FromMilliseconds(50));
     }
 }
 
 /// <summary>
 /// Two silos whose workers poll only every ten minutes: jobs finish in time only if the registry's wake-ups reach them.
 /// </summary>
-public sealed class WakeUpClusterFixture : IAsyncLifetime
+public sealed class WakeUpClusterFixture() : TestClusterFixture<WakeUpClusterFixture.WithSleepyWorkers>(2)
 {
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync()
+    public sealed class WithSleepyWorkers : ISiloConfigurator
     {
-        var builder = new TestClusterBuilder(2);
-        builder.AddSiloBuilderConfigurator<WithSleepyWorkers>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-    }
-
-    private sealed class WithSleepyWorkers : ISiloConfigurator
-    {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.AddMemoryGrainStorage(ClusterNames.Storage);
-            siloBuilder.Services.AddSingleton<IPartitionProcessor>(RecordingProcessor.Shared);
-            siloBuilder.Services.Configure<WorkerOptions>(o =>
-            {
-                o.Workers = 1;
-                o.IdlePoll = TimeSpan.FromMinutes(10);
-            });
-            siloBuilder.Services.AddHostedService<PartitionWorker>();
-        }
+        public void Configure(ISiloBuilder siloBuilder) => AddRecordingWorkers(siloBuilder, 1, TimeSpan.FromMinutes(10));
     }
 }
 

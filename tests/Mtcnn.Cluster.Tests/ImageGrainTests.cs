@@ -90,27 +90,11 @@ public sealed class ImageGrainTests : IClassFixture<ImageClusterFixture>
 }
 
 /// <summary>Two silos, one image worker each, over <see cref="EchoImageProcessor.Shared"/>.</summary>
-public sealed class ImageClusterFixture : IAsyncLifetime
+public sealed class ImageClusterFixture() : TestClusterFixture<ImageClusterFixture.WithImages>(Silos)
 {
-    public const int Silos = 2;
+    public const short Silos = 2;
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        var builder = new TestClusterBuilder(Silos);
-        builder.AddSiloBuilderConfigurator<WithImages>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-    }
-
-    private sealed class WithImages : ISiloConfigurator
+    public sealed class WithImages : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
