@@ -16,16 +16,8 @@ internal sealed record PytorchTiming(IReadOnlyList<double> Milliseconds, IReadOn
 /// benchmark: each photo is handed over once as raw RGB in a file, then the worker times blocks of
 /// <c>MTCNN.detect</c> calls on it (time taken inside Python around each call, so the pipe costs nothing).
 /// </summary>
-internal sealed class FacenetPytorchWorker : IDisposable
+internal sealed class FacenetPytorchWorker(Process process, string folder) : IDisposable
 {
-    private readonly Process process;
-    private readonly string folder;
-
-    private FacenetPytorchWorker(Process process, string folder)
-    {
-        this.process = process;
-        this.folder = folder;
-    }
 
     /// <summary>Versions and build settings of the PyTorch the worker runs on (one line each).</summary>
     public string Description { get; private set; } = "";
