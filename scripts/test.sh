@@ -124,6 +124,14 @@ fi
 # Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 58, Skipped: 0, Total: 58, ...").
 read -r passed failed skipped < <(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+# A test host that crashes (an unhandled exception on any thread ends the process) prints its assembly's partial
+# "Passed!" line and "Test Run Aborted", and dotnet test can still exit 0: count every abort as a failure.
+aborted=$(grep -c -E 'Test Run Aborted|Test host process crashed' "$log" || true)
+if [[ $aborted -ne 0 ]]; then
+  echo "error: $aborted aborted test run line(s) in the log (a test host crashed); see 'Test host process crashed' above" >&2
+  grep -E -A4 'Test host process crashed' "$log" >&2 || true
+  failed=$((failed + 1))
+fi
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 if [[ $status -ne 0 || $failed -ne 0 || $passed -eq 0 ]]; then

@@ -48,6 +48,12 @@ internal sealed class WorkerTeam
     /// <summary>How long this team's idle helpers wait before their threads end.</summary>
     internal TimeSpan Idle { get; init; } = IdleTimeout;
 
+    /// <summary>Test hook: runs on a helper after it has counted its share of a loop done and before it signals that.</summary>
+    internal Action? AfterCountdownForTests { get; init; }
+
+    /// <summary>Helpers of the current (or last) loop that have not finished their share yet.</summary>
+    internal int Pending => Volatile.Read(ref pending);
+
     /// <summary>Helper threads of this team alive now.</summary>
     internal int AliveHelpers
     {
@@ -141,9 +147,17 @@ internal sealed class WorkerTeam
                 Thread.SpinWait(SpinUnit);
             }
 
-            if (Volatile.Read(ref pending) != 0)
+            // The event only says "look again": a helper of the previous loop may set it after this loop's Reset
+            // (it decrements, the caller of that loop returns and starts this one, then the helper sets), so the
+            // count alone decides. Returning on that stale signal let a helper still be inside Work after this
+            // method cleared the loop's delegates (a NullReferenceException on the helper thread).
+            while (Volatile.Read(ref pending) != 0)
             {
                 done.Wait(CancellationToken.None);
+                if (Volatile.Read(ref pending) != 0)
+                {
+                    done.Reset();
+                }
             }
         }
 
@@ -254,6 +268,7 @@ internal sealed class WorkerTeam
                 Interlocked.Add(ref helperAllocatedBytes, GC.GetAllocatedBytesForCurrentThread() - allocated);
                 if (Interlocked.Decrement(ref team.pending) == 0)
                 {
+                    team.AfterCountdownForTests?.Invoke();
                     team.done.Set();
                 }
             }

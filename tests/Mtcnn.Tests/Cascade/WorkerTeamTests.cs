@@ -41,6 +41,44 @@ public sealed class WorkerTeamTests
     }
 
     [Fact]
+    public void A_late_signal_from_the_last_loop_does_not_end_the_next_one_early()
+    {
+        // A helper that is slow between counting its share done and signalling it: the caller sees the count, returns
+        // and starts the next loop (which resets the signal) before the helper signals. That stale signal must not let
+        // the next Run return while its helper still has its share to run (it once did, and the helper then found the
+        // loop's delegates cleared: a NullReferenceException that ended the process).
+        bool slow = false;
+        var team = new WorkerTeam
+        {
+            AfterCountdownForTests = () =>
+            {
+                if (Volatile.Read(ref slow))
+                {
+                    Volatile.Write(ref slow, false);
+                    Thread.Sleep(50);
+                }
+            },
+        };
+        var ctx = Context();
+        for (int round = 0; round < 10; round++)
+        {
+            // Caller and helper take one index each and finish together, so the caller sees the count reach zero
+            // while it spins and returns; the helper sleeps before signalling.
+            using (var both = new Barrier(2))
+            {
+                Volatile.Write(ref slow, true);
+                team.Run(2, 2, (_, _, _) => Assert.True(both.SignalAndWait(TimeSpan.FromSeconds(30))), ctx, NewWorkspace, Drop, CancellationToken.None);
+            }
+
+            // The next loop: the caller runs both indices and waits for the helper, which signals the old loop first.
+            int ran = 0;
+            team.Run(2, 2, (_, _, _) => Interlocked.Increment(ref ran), ctx, NewWorkspace, Drop, CancellationToken.None);
+            Assert.Equal(0, team.Pending);
+            Assert.Equal(2, ran);
+        }
+    }
+
+    [Fact]
     public void A_failing_index_is_rethrown_on_the_caller_and_the_team_stays_usable()
     {
         var team = new WorkerTeam();
