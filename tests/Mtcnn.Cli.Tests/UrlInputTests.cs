@@ -95,11 +95,10 @@ public sealed class UrlInputTests : IDisposable
         Assert.Contains("unsupported job input", e.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose()
-    {
-        listener.Stop();
-        listener.Close();
-    }
+    // Close only: Stop followed by Close removes the prefixes twice, and the second removal binds the port again (the
+    // managed HttpListener looks the endpoint up and re-creates it), which fails with "Address already in use" when
+    // another socket has taken the freed port in between (seen in CI: an outgoing connection's ephemeral port).
+    public void Dispose() => listener.Close();
 
     private async Task Serve()
     {
