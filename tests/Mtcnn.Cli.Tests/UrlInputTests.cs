@@ -12,16 +12,31 @@ namespace Mtcnn.Cli.Tests;
 /// </summary>
 public sealed class UrlInputTests : IDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly HttpListener listener;
     private readonly string baseUrl;
     private readonly byte[] sample = File.ReadAllBytes(CliHarness.Sample);
 
     public UrlInputTests()
     {
-        int port = FreePort();
-        baseUrl = $"http://127.0.0.1:{port}/";
-        listener.Prefixes.Add(baseUrl);
-        listener.Start();
+        // HttpListener cannot bind port 0, so a free port is probed first; another process may take it before the
+        // listener binds it, in which case a new port is probed (a few times at most).
+        for (int attempt = 1; ; attempt++)
+        {
+            var candidate = new HttpListener();
+            string url = $"http://127.0.0.1:{FreePort()}/";
+            candidate.Prefixes.Add(url);
+            try
+            {
+                candidate.Start();
+                (listener, baseUrl) = (candidate, url);
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                candidate.Close();
+            }
+        }
+
         _ = Task.Run(Serve);
     }
 
