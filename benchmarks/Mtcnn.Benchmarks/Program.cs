@@ -105,6 +105,12 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length > 0 && args[0] == "peak")
+        {
+            PeakProbe.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
+            return 0;
+        }
+
         if (args.Length > 0 && args[0] == "kernels")
         {
             KernelProbe.Run();
