@@ -22,7 +22,7 @@ internal static class BandProbe
         CascadeRunner.PlanPyramid(1080, 1920, DetectorOptions.Default, levels, nets.P);
         var lv = levels[0];
         var input = new float[lv.Height * lv.Width * 3];
-        var ints = new int[lv.Width * 3];
+        var ints = new int[ii.ScratchInts(lv.Width)];
         ii.Resample(0, 0, 1920, 1080, lv.Width, lv.Height, 0, lv.Height, 127.5f, 0.0078125f, input, ints);
         var a = new float[nets.P.ScratchSize(lv.Height, lv.Width)];
         var b = new float[a.Length];

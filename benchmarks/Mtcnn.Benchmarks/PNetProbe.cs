@@ -16,7 +16,7 @@ internal static class PNetProbe
         var levels = new List<PyramidLevel>();
         CascadeRunner.PlanPyramid(480, 640, DetectorOptions.Default, levels, nets.P);
         var input = new float[400 * 400 * 3];
-        var ints = new int[400 * 3];
+        var ints = new int[ii.ScratchInts(400)];
         var a = new float[nets.P.ScratchSize(400, 400)];
         var b = new float[a.Length];
         ProbeTimer.Time("integral", () => ii.Build(img.Pixels.Span, 640, 480, img.Stride, img.Format, false));
