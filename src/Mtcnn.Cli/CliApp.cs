@@ -10,6 +10,7 @@ using Mtcnn.Cli.PrepareData;
 using Mtcnn.Cli.Serve;
 using Mtcnn.Cli.Train;
 using Mtcnn.Cli.Video;
+using Mtcnn.Imaging;
 
 namespace Mtcnn.Cli;
 
@@ -32,6 +33,7 @@ internal static class CliApp
         int code;
         try
         {
+            OptionFactory.NoteLiteralWords(args);
             var parse = root.Parse(args);
             if (args.Length > 0 && TrainForwarder.Verbs.Contains(args[0]))
             {
@@ -99,6 +101,22 @@ internal static class CliApp
     /// <summary>Collapses a possibly multi-line message onto one line.</summary>
     public static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>
+    /// An image loader's problem for a record that already names the image: on one line, without the file name, with
+    /// the remedy in command-line terms (the library's own message names its <c>ImageLoadOptions</c> settings).
+    /// </summary>
+    public static string LoadProblem(ImageLoadException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        string problem = OneLine(e.Problem);
+        return e.Remedy switch
+        {
+            ImageLoadRemedy.AllowIncompleteData => problem + " Pass --allow-incomplete to accept partially decoded images.",
+            ImageLoadRemedy.MaxPixelCount or ImageLoadRemedy.MaxFileSizeBytes => problem + " (a fixed limit of mtcnn; see Limits in its README)",
+            _ => problem,
+        };
+    }
 
     private static RootCommand BuildRoot(CliConsole console)
     {

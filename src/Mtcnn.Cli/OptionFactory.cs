@@ -11,6 +11,50 @@ namespace Mtcnn.Cli;
 /// </summary>
 internal static class OptionFactory
 {
+    /// <summary>The command-line words after a bare <c>--</c> in the arguments being parsed (names, never options).</summary>
+    private static readonly AsyncLocal<HashSet<string>?> LiteralWords = new();
+
+    /// <summary>
+    /// Notes which of <paramref name="args"/> follow a bare <c>--</c>, for <see cref="RejectOptionLikeInputs"/>; call it
+    /// before parsing. The parser itself already treats those words as arguments.
+    /// </summary>
+    public static void NoteLiteralWords(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        int at = -1;
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--")
+            {
+                at = i;
+                break;
+            }
+        }
+
+        LiteralWords.Value = at < 0 ? null : new HashSet<string>(args.Skip(at + 1), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Makes an input argument refuse a word that looks like an option (<c>-x</c>, <c>--foo</c>): it is a mistyped or
+    /// unknown option, not a file. A file whose name starts with '-' is named <c>./-x</c>, or after <c>--</c>, which
+    /// ends the options as usual; <c>-</c> alone (stdin) is an input.
+    /// </summary>
+    public static void RejectOptionLikeInputs(Argument argument)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        argument.Validators.Add(r =>
+        {
+            var literal = LiteralWords.Value;
+            foreach (var token in r.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-' && !(literal?.Contains(token.Value) ?? false))
+                {
+                    r.AddError($"unknown option '{token.Value}' (to name a file that starts with '-', write ./{token.Value} or put it after --)");
+                }
+            }
+        });
+    }
+
     /// <summary>A single number.</summary>
     public static Option<float> Float(string name, float defaultValue, string description) => new(name)
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using SkiaSharp;
@@ -16,6 +17,13 @@ public static class ImageLoader
 {
     private const string SupportedFormats = "JPEG, PNG, BMP, WebP and GIF";
     private const int CopyBufferSize = 81920;
+
+    /// <summary>libpng's default limit on a PNG's width and on its height (Skia keeps it).</summary>
+    private const long MaxPngSide = 1_000_000;
+
+    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    private static ReadOnlySpan<byte> JpegEndMarker => [0xFF, 0xD9];
 
     /// <summary>Reads and decodes an image file.</summary>
     /// <param name="path">The file to read.</param>
@@ -164,7 +172,7 @@ public static class ImageLoader
             {
                 if (buffer.Length + n > limit)
                 {
-                    throw new ImageLoadException(name, ImageLoadError.TooLarge, $"the data is larger than the limit of {limit} bytes ({nameof(ImageLoadOptions)}.{nameof(ImageLoadOptions.MaxFileSizeBytes)}).");
+                    throw new ImageLoadException(name, ImageLoadError.TooLarge, $"the data is larger than the limit of {limit} bytes.", ImageLoadRemedy.MaxFileSizeBytes);
                 }
 
                 buffer.Write(chunk, 0, n);
@@ -192,7 +200,7 @@ public static class ImageLoader
 
         if (length > limit)
         {
-            throw new ImageLoadException(name, ImageLoadError.TooLarge, $"the file is {length} bytes, larger than the limit of {limit} bytes ({nameof(ImageLoadOptions)}.{nameof(ImageLoadOptions.MaxFileSizeBytes)}).");
+            throw new ImageLoadException(name, ImageLoadError.TooLarge, $"the file is {length} bytes, larger than the limit of {limit} bytes.", ImageLoadRemedy.MaxFileSizeBytes);
         }
     }
 
@@ -202,33 +210,22 @@ public static class ImageLoader
         using SKCodec? codec = SKCodec.Create(new SKMemoryStream(data), out SKCodecResult createResult);
         if (codec is null)
         {
-            throw createResult switch
-            {
-                SKCodecResult.IncompleteInput => new ImageLoadException(name, ImageLoadError.Truncated, "the data ends inside the image header (truncated file)."),
-                SKCodecResult.Unimplemented or SKCodecResult.InvalidInput => new ImageLoadException(name, ImageLoadError.UnsupportedFormat, $"not a supported image: {DescribeContent(data.AsSpan())}; supported formats are {SupportedFormats}."),
-                _ => new ImageLoadException(name, ImageLoadError.Corrupt, $"the image header is invalid ({createResult})."),
-            };
+            throw RefusedHeader(data.AsSpan(), createResult, name, options);
         }
 
         ImageFileFormat format = MapFormat(codec.EncodedFormat)
             ?? throw new ImageLoadException(name, ImageLoadError.UnsupportedFormat, $"{codec.EncodedFormat} images are not supported; supported formats are {SupportedFormats}.");
+        string formatName = DisplayName(format);
 
         SKImageInfo info = codec.Info;
         int width = info.Width;
         int height = info.Height;
         if (width <= 0 || height <= 0)
         {
-            throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {format} header gives an empty size ({width}x{height}).");
+            throw EmptySize(name, formatName, width, height);
         }
 
-        long pixelCount = (long)width * height;
-        if (pixelCount > options.MaxPixelCount)
-        {
-            throw new ImageLoadException(
-                name,
-                ImageLoadError.TooLarge,
-                string.Create(CultureInfo.InvariantCulture, $"the image is {width}x{height} = {pixelCount} pixels, more than the limit of {options.MaxPixelCount} ({nameof(ImageLoadOptions)}.{nameof(ImageLoadOptions.MaxPixelCount)})."));
-        }
+        CheckPixelCount(name, width, height, options);
 
         ExifOrientation fileOrientation = codec.EncodedOrigin is >= SKEncodedOrigin.TopLeft and <= SKEncodedOrigin.LeftBottom
             ? (ExifOrientation)(int)codec.EncodedOrigin
@@ -246,6 +243,25 @@ public static class ImageLoader
 
         SKCodecResult result = codec.GetPixels(rgbaInfo, rgba.GetPixels());
         bool incomplete = false;
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput) && format == ImageFileFormat.Jpeg && !EndsWithJpegEndMarker(data.AsSpan()))
+        {
+            // A JPEG cut short. Skia reports a cut baseline JPEG as incomplete input (handled below), but a cut
+            // progressive one as invalid input: its decoder reads every scan before it gives a row, and fails at the
+            // end of the data. The file has no end-of-image marker, so it is truncated; with the marker appended the
+            // decoder keeps what it has (the image at the detail of its last complete scan).
+            if (!options.AllowIncompleteData)
+            {
+                throw new ImageLoadException(name, ImageLoadError.Truncated, $"the {formatName} data ends before the image is complete (truncated file: no end-of-image marker).", ImageLoadRemedy.AllowIncompleteData);
+            }
+
+            result = DecodeWithEndMarker(data.AsSpan(), rgbaInfo, rgba.GetPixels());
+            incomplete = true;
+            if (result != SKCodecResult.Success && result != SKCodecResult.IncompleteInput)
+            {
+                throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {formatName} data is truncated and what is there could not be decoded ({result}).");
+            }
+        }
+
         switch (result)
         {
             case SKCodecResult.Success:
@@ -254,17 +270,112 @@ public static class ImageLoader
                 incomplete = true;
                 break;
             case SKCodecResult.IncompleteInput:
-                throw new ImageLoadException(name, ImageLoadError.Truncated, $"the {format} data ends before the image is complete (truncated file); set {nameof(ImageLoadOptions)}.{nameof(ImageLoadOptions.AllowIncompleteData)} to accept partially decoded images.");
+                throw new ImageLoadException(name, ImageLoadError.Truncated, $"the {formatName} data ends before the image is complete (truncated file).", ImageLoadRemedy.AllowIncompleteData);
             case SKCodecResult.ErrorInInput:
-                throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {format} data is corrupt (the decoder stopped part-way); set {nameof(ImageLoadOptions)}.{nameof(ImageLoadOptions.AllowIncompleteData)} to accept partially decoded images.");
+                throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {formatName} data is corrupt (the decoder stopped part-way).", ImageLoadRemedy.AllowIncompleteData);
             default:
-                throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {format} image could not be decoded ({result}).");
+                throw new ImageLoadException(name, ImageLoadError.Corrupt, $"the {formatName} image could not be decoded ({result}).");
         }
 
         byte[] pixels = PackRgb(rgba, width, height, applied, name);
         bool swap = Orientation.SwapsAxes(applied);
         return new LoadedImage(pixels, swap ? height : width, swap ? width : height, format, fileOrientation, applied, incomplete, name);
     }
+
+    /// <summary>
+    /// Why Skia refused the header. Skia says "incomplete input" both for a header that is cut short and for a PNG whose
+    /// width or height is over libpng's limit (or zero), so a PNG header is read here to tell them apart.
+    /// </summary>
+    private static ImageLoadException RefusedHeader(ReadOnlySpan<byte> bytes, SKCodecResult createResult, string? name, ImageLoadOptions options)
+    {
+        if (createResult == SKCodecResult.IncompleteInput && TryReadPngSize(bytes, out long width, out long height))
+        {
+            if (width == 0 || height == 0)
+            {
+                return EmptySize(name, "PNG", width, height);
+            }
+
+            CheckPixelCount(name, width, height, options);
+            if (width > MaxPngSide || height > MaxPngSide)
+            {
+                return new ImageLoadException(
+                    name,
+                    ImageLoadError.TooLarge,
+                    string.Create(CultureInfo.InvariantCulture, $"the PNG is {width}x{height} pixels; PNG images wider or taller than {MaxPngSide} pixels cannot be decoded (a limit of the PNG decoder)."));
+            }
+        }
+
+        return createResult switch
+        {
+            SKCodecResult.IncompleteInput => new ImageLoadException(name, ImageLoadError.Truncated, "the data ends inside the image header (truncated file)."),
+            SKCodecResult.Unimplemented or SKCodecResult.InvalidInput => new ImageLoadException(name, ImageLoadError.UnsupportedFormat, $"not a supported image: {DescribeContent(bytes)}; supported formats are {SupportedFormats}."),
+            _ => new ImageLoadException(name, ImageLoadError.Corrupt, $"the image header is invalid ({createResult})."),
+        };
+    }
+
+    private static ImageLoadException EmptySize(string? name, string formatName, long width, long height) =>
+        new(name, ImageLoadError.Corrupt, string.Create(CultureInfo.InvariantCulture, $"the {formatName} header gives an empty size ({width}x{height}): there are no pixels to decode."));
+
+    private static void CheckPixelCount(string? name, long width, long height, ImageLoadOptions options)
+    {
+        long pixelCount = width * height;
+        if (pixelCount > options.MaxPixelCount)
+        {
+            throw new ImageLoadException(
+                name,
+                ImageLoadError.TooLarge,
+                string.Create(CultureInfo.InvariantCulture, $"the image is {width}x{height} = {pixelCount} pixels, more than the limit of {options.MaxPixelCount}."),
+                ImageLoadRemedy.MaxPixelCount);
+        }
+    }
+
+    /// <summary>The width and height in a PNG's IHDR chunk, if the bytes start with a PNG signature and a whole IHDR.</summary>
+    private static bool TryReadPngSize(ReadOnlySpan<byte> bytes, out long width, out long height)
+    {
+        width = height = 0;
+        if (bytes.Length < 24 || !bytes.StartsWith(PngSignature) || !bytes.Slice(12, 4).SequenceEqual("IHDR"u8))
+        {
+            return false;
+        }
+
+        width = BinaryPrimitives.ReadUInt32BigEndian(bytes.Slice(16, 4));
+        height = BinaryPrimitives.ReadUInt32BigEndian(bytes.Slice(20, 4));
+        return true;
+    }
+
+    /// <summary>True when a JPEG ends with its end-of-image marker (FF D9), allowing for padding bytes after it.</summary>
+    private static bool EndsWithJpegEndMarker(ReadOnlySpan<byte> bytes)
+    {
+        // Some writers pad files (zeros, or FF fill bytes); look at the last few bytes only.
+        ReadOnlySpan<byte> tail = bytes[Math.Max(0, bytes.Length - 64)..];
+        return tail.IndexOf(JpegEndMarker) >= 0;
+    }
+
+    private static SKCodecResult DecodeWithEndMarker(ReadOnlySpan<byte> bytes, SKImageInfo info, IntPtr pixels)
+    {
+        byte[] completed = new byte[bytes.Length + JpegEndMarker.Length];
+        bytes.CopyTo(completed);
+        JpegEndMarker.CopyTo(completed.AsSpan(bytes.Length));
+        using SKData copy = SKData.CreateCopy(completed);
+        using SKCodec? codec = SKCodec.Create(new SKMemoryStream(copy), out _);
+        return codec is null ? SKCodecResult.InvalidInput : codec.GetPixels(info, pixels);
+    }
+
+    private static string DisplayName(ImageFileFormat format) => format switch
+    {
+        ImageFileFormat.Jpeg => "JPEG",
+        ImageFileFormat.Png => "PNG",
+        ImageFileFormat.Bmp => "BMP",
+        ImageFileFormat.Webp => "WebP",
+        ImageFileFormat.Gif => "GIF",
+        ImageFileFormat.Ico => "ICO",
+        ImageFileFormat.Wbmp => "WBMP",
+        ImageFileFormat.Heif => "HEIF",
+        ImageFileFormat.Avif => "AVIF",
+        ImageFileFormat.Dng => "DNG",
+        ImageFileFormat.JpegXl => "JPEG XL",
+        _ => format.ToString(),
+    };
 
     private static byte[] PackRgb(SKBitmap rgba, int width, int height, ExifOrientation orientation, string? name)
     {

@@ -86,7 +86,8 @@ public sealed class ImageWorker
         }
         catch (ImageLoadException e)
         {
-            throw new ApiException(StatusFor(e.Error), e.Message, e);
+            // The problem without the library's remedy, which names ImageLoadOptions settings a client cannot change.
+            throw new ApiException(StatusFor(e.Error), $"{e.FileName ?? "<image>"}: {e.Problem}", e);
         }
         finally
         {

@@ -11,12 +11,19 @@ namespace Mtcnn.Cli.Align;
 /// <summary>
 /// <c>mtcnn align INPUT... --output DIR</c>: detects faces and writes one aligned crop per face (PNG) into DIR, plus one
 /// JSON Lines record per face (source image, face index, box, score, landmarks, the 2x3 transform) on stdout and in
-/// <c>DIR/align.jsonl</c>. Exit code 0 when every image was read, 1 when any failed, 2 for a usage error.
+/// <c>DIR/align.jsonl</c>; an input that gives no crop has one record saying why (no face, or its error), so every
+/// input is accounted for. Exit code 0 when every image was read, 1 when any failed, 2 for a usage error.
 /// </summary>
 internal static class AlignCommand
 {
     /// <summary>The record file written into the output folder.</summary>
     public const string RecordFile = "align.jsonl";
+
+    private const string NoFaceFound = "no face found";
+
+    private const string IncompleteWarning = "the image is truncated or partly corrupt; aligned in the decoded part (--allow-incomplete)";
+
+    private static readonly ImageLoadOptions IncompleteAllowed = new() { AllowIncompleteData = true };
 
     /// <summary>Builds the command.</summary>
     public static Command Create(CliConsole console)
@@ -26,16 +33,7 @@ internal static class AlignCommand
             Description = "Image files, folders of images (.jpg .jpeg .png .bmp .webp .gif), or - to read paths from stdin, one per line.",
             Arity = ArgumentArity.OneOrMore,
         };
-        inputs.Validators.Add(r =>
-        {
-            foreach (var token in r.Tokens)
-            {
-                if (token.Value.Length > 1 && token.Value[0] == '-')
-                {
-                    r.AddError($"unknown option '{token.Value}' (to name a file that starts with '-', write ./{token.Value})");
-                }
-            }
-        });
+        OptionFactory.RejectOptionLikeInputs(inputs);
         var output = new Option<string>("--output", "-o")
         {
             Description = $"Folder for the crops (PNG, named like the inputs plus _<face index>, subfolders mirrored) and {RecordFile}; created as needed.",
@@ -43,14 +41,18 @@ internal static class AlignCommand
             Required = true,
         };
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
+        var allowIncomplete = new Option<bool>("--allow-incomplete")
+        {
+            Description = "Align faces in the decoded part of truncated or partly corrupt images (with a warning) instead of reporting them as failed.",
+        };
         var align = new AlignOptionSet();
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress lines, warnings or summary on stderr (errors are still shown)." };
 
         var command = new Command("align",
             "Detect faces and write aligned crops (similarity transform of the five landmarks onto a template, bilinear; or FaceNet's box crops with --template facenet160) as PNG, "
-            + $"with one JSON Lines record per face on stdout and in DIR/{RecordFile}. Exit code 0: every image read, 1: some image failed, 2: usage error.")
+            + $"with one JSON Lines record per face on stdout and in DIR/{RecordFile} (an input without a crop gets one record saying why). Exit code 0: every image read, 1: some image failed, 2: usage error.")
         {
-            inputs, output, recursive,
+            inputs, output, recursive, allowIncomplete,
         };
         foreach (var option in align.All)
         {
@@ -70,7 +72,7 @@ internal static class AlignCommand
         {
             var options = detector.Build(pr, DetectorOptions.Default, "align");
             var crops = align.Build(pr, "align");
-            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), pr.GetValue(output)!, pr.GetValue(quiet), options, crops);
+            var settings = new AlignSettings(pr.GetValue(inputs)!, pr.GetValue(recursive), pr.GetValue(output)!, pr.GetValue(allowIncomplete), pr.GetValue(quiet), options, crops);
             return Execute(settings, detector.LoadWeights(pr, console), console);
         });
         return command;
@@ -129,9 +131,9 @@ internal static class AlignCommand
                         }
                     }
 
-                    foreach (string line in result.Records)
+                    faces += result.Records.Count;
+                    foreach (string line in Lines(result))
                     {
-                        faces++;
                         console.Out.WriteLine(line);
                         records.WriteLine(line);
                     }
@@ -167,16 +169,19 @@ internal static class AlignCommand
 
     private static AlignOutcome Process(InputItem item, FaceDetector detector, FaceCropMaker aligner, AlignSettings s)
     {
+        if (item.Error is not null)
+        {
+            return AlignOutcome.Failure(item.Path, item.Error);
+        }
+
         LoadedImage image;
         try
         {
-            image = ImageInput.Load(item.Path, item.Path, ImageLoadOptions.Default);
+            image = ImageInput.Load(item.Path, item.Path, s.AllowIncomplete ? IncompleteAllowed : ImageLoadOptions.Default);
         }
         catch (ImageLoadException e)
         {
-            string message = CliApp.OneLine(e.Message);
-            string prefix = e.FileName + ": ";
-            return AlignOutcome.Failure(item.Path, e.FileName is not null && message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message);
+            return AlignOutcome.Failure(item.Path, CliApp.LoadProblem(e));
         }
 
         IReadOnlyList<Face> found;
@@ -189,7 +194,39 @@ internal static class AlignCommand
             return AlignOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
         }
 
-        return AlignFaces(item, image.Image, found, aligner, s.Output);
+        var outcome = AlignFaces(item, image.Image, found, aligner, s.Output);
+        return image.IsIncomplete && outcome.Error is null
+            ? outcome with { Warnings = [IncompleteWarning, .. outcome.Warnings] }
+            : outcome;
+    }
+
+    /// <summary>
+    /// The lines <c>align</c> writes for one input: a record per crop; or, when there is none, one record saying why:
+    /// <c>{"image", "face": null, "crop": null, "reason"}</c>, or <c>{"image", "error"}</c> (as <c>detect</c>'s error records).
+    /// </summary>
+    internal static IReadOnlyList<string> Lines(AlignOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (outcome.Error is not null)
+        {
+            return [JsonResultWriter.FormatLine(ImageOutcome.Failure(outcome.Path, outcome.Error))];
+        }
+
+        if (outcome.Records.Count > 0)
+        {
+            return outcome.Records;
+        }
+
+        string reason = outcome.NoFace ? NoFaceFound : "no face could be aligned";
+        return [$"{{\"image\": {JsonResultWriter.Quote(outcome.Path)}, \"face\": null, \"crop\": null, \"reason\": {JsonResultWriter.Quote(reason)}}}"];
+    }
+
+    /// <summary>True for a line of <see cref="Lines"/> that describes a crop (not a no-crop or error record).</summary>
+    internal static bool IsCropLine(string line)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        using var doc = System.Text.Json.JsonDocument.Parse(line);
+        return doc.RootElement.TryGetProperty("crop", out var crop) && crop.ValueKind == System.Text.Json.JsonValueKind.String;
     }
 
     /// <summary>
@@ -204,7 +241,7 @@ internal static class AlignCommand
         ArgumentNullException.ThrowIfNull(aligner);
         if (found.Count == 0)
         {
-            return new AlignOutcome(item.Path, null, [], ["no face found"]);
+            return new AlignOutcome(item.Path, null, [], [NoFaceFound]) { NoFace = true };
         }
 
         var chosen = FaceSelector.Select(found, image.Width, image.Height, aligner.Spec.Select);
@@ -304,11 +341,14 @@ internal static class AlignCommand
     }
 
     private sealed record AlignSettings(
-        string[] Inputs, bool Recursive, string Output, bool Quiet, DetectorOptions Detector, FaceCropSpec Crops);
+        string[] Inputs, bool Recursive, string Output, bool AllowIncomplete, bool Quiet, DetectorOptions Detector, FaceCropSpec Crops);
 
     /// <summary>One image's crop records, or its error; warnings for faces that could not be aligned.</summary>
     internal sealed record AlignOutcome(string Path, string? Error, IReadOnlyList<string> Records, IReadOnlyList<string> Warnings)
     {
+        /// <summary>True when the detector found no face at all (rather than faces that could not be aligned).</summary>
+        public bool NoFace { get; init; }
+
         public static AlignOutcome Failure(string path, string error) => new(path, error, [], []);
     }
 }

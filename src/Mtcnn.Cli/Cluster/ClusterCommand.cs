@@ -451,7 +451,10 @@ internal static class ClusterCommand
                             foreach (string line in record[(newline + 1)..].Split('\n'))
                             {
                                 cropWriter.WriteLine(line);
-                                crops++;
+                                if (AlignCommand.IsCropLine(line))
+                                {
+                                    crops++;
+                                }
                             }
                         }
                     }

@@ -45,17 +45,18 @@ internal sealed class DetectPartitionProcessor : IPartitionProcessor
                 continue;
             }
 
-            // The align task: the detect record, then one line per crop in `mtcnn align`'s format.
-            IReadOnlyList<string> crops = [];
+            // The align task: the detect record, then `mtcnn align`'s lines for the input (a record per crop, or one
+            // record saying why there is none).
+            AlignCommand.AlignOutcome? aligned = null;
             var outcome = pipeline.Process(item, open, (image, result) =>
             {
-                var aligned = AlignCommand.AlignFaces(item, image, result.Faces, aligner, s.CropsDirectory!);
-                crops = aligned.Records;
+                aligned = AlignCommand.AlignFaces(item, image, result.Faces, aligner, s.CropsDirectory!);
                 return aligned.Error;
             }, cancellationToken);
-            records[i] = crops.Count == 0 || outcome.Error is not null
-                ? JsonResultWriter.FormatLine(outcome)
-                : JsonResultWriter.FormatLine(outcome) + "\n" + string.Join('\n', crops);
+            var lines = AlignCommand.Lines(outcome.Error is not null || aligned is null
+                ? AlignCommand.AlignOutcome.Failure(item.Path, outcome.Error ?? "not aligned")
+                : aligned);
+            records[i] = JsonResultWriter.FormatLine(outcome) + "\n" + string.Join('\n', lines);
         }
 
         return records;

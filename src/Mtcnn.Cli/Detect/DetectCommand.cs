@@ -22,17 +22,7 @@ internal static class DetectCommand
             Description = "Image files, folders of images (.jpg .jpeg .png .bmp .webp .gif), or - to read paths from stdin, one per line.",
             Arity = ArgumentArity.OneOrMore,
         };
-        inputs.Validators.Add(r =>
-        {
-            // An INPUT that looks like an option is a mistyped option, not a file (name such a file ./-x).
-            foreach (var token in r.Tokens)
-            {
-                if (token.Value.Length > 1 && token.Value[0] == '-')
-                {
-                    r.AddError($"unknown option '{token.Value}' (to name a file that starts with '-', write ./{token.Value})");
-                }
-            }
-        });
+        OptionFactory.RejectOptionLikeInputs(inputs);
         var recursive = new Option<bool>("--recursive", "-r") { Description = "Also scan the subfolders of folder inputs." };
         var detector = new DetectorOptionSet(
             "Threads to use; 0 uses every core. Images run in parallel, one thread each, when there are enough of them.");

@@ -72,6 +72,11 @@ internal sealed class DetectPipeline
     public ImageOutcome Process(InputItem item, string openPath, Func<ImageData, DetectionResult, string?>? andThen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(item);
+        if (item.Error is not null)
+        {
+            return ImageOutcome.Failure(item.Path, item.Error);
+        }
+
         LoadedImage image;
         try
         {
@@ -79,7 +84,7 @@ internal sealed class DetectPipeline
         }
         catch (ImageLoadException e)
         {
-            return ImageOutcome.Failure(item.Path, WithoutPath(e));
+            return ImageOutcome.Failure(item.Path, CliApp.LoadProblem(e));
         }
 
         DetectionResult result;
@@ -118,17 +123,6 @@ internal sealed class DetectPipeline
 
         string? error = andThen?.Invoke(image.Image, all);
         return error is null ? ImageOutcome.Success(item.Path, result, annotatedPath) : ImageOutcome.Failure(item.Path, error);
-    }
-
-    /// <summary>The loader's message is "<c>path: problem</c>"; the record already names the image.</summary>
-    private static string WithoutPath(ImageLoadException e)
-    {
-        string message = CliApp.OneLine(e.Message);
-        string prefix = e.FileName + ": ";
-        message = e.FileName is not null && message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
-
-        // The library's hint names its API; on the command line the switch is --allow-incomplete.
-        return message.Replace("set ImageLoadOptions.AllowIncompleteData to accept", "pass --allow-incomplete to accept", StringComparison.Ordinal);
     }
 
     /// <summary>An argument exception's message without the " (Parameter 'x')" suffix .NET appends.</summary>

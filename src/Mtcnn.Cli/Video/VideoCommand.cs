@@ -27,16 +27,7 @@ internal static class VideoCommand
             Description = "A video file (any container and codec FFmpeg decodes: mp4, avi, mkv, webm, mov, ...) or a stream URL (rtsp://, http://, ...). Omit it with --camera.",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        input.Validators.Add(r =>
-        {
-            foreach (var token in r.Tokens)
-            {
-                if (token.Value.Length > 1 && token.Value[0] == '-')
-                {
-                    r.AddError($"unknown option '{token.Value}' (to name a file that starts with '-', write ./{token.Value})");
-                }
-            }
-        });
+        OptionFactory.RejectOptionLikeInputs(input);
         var camera = new Option<int?>("--camera")
         {
             Description = "Read from camera N (/dev/videoN on Linux) instead of a file.",
