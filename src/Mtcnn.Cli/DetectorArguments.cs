@@ -22,7 +22,8 @@ internal sealed class DetectorArguments
             Description = "Weight file (mtcnn-weights safetensors) or a folder holding exactly one; default: the embedded original weights.",
             HelpName = "path",
         };
-        Threads = OptionFactory.Int("--threads", 0, "Threads to use; 0 uses every core. Images run in parallel, one thread each.");
+        Threads = OptionFactory.Int("--threads", 0, "Threads to use; 0 uses every core. Images run in parallel, one thread each [0, 1024].");
+        MaxCandidates = OptionFactory.Int("--max-candidates", d.MaxCandidates, "At most this many candidates go from P-Net to R-Net and from R-Net to O-Net, the best-scoring; more give a warning [1, 10000000]. It bounds the time of near-zero thresholds and tiny --min-face-size.");
         Rotations = OptionFactory.Rotations("--rotations", DetectorOptionSet.RotationsDescription);
     }
 
@@ -37,6 +38,9 @@ internal sealed class DetectorArguments
 
     /// <summary><c>--thresholds</c>.</summary>
     public Option<float[]> Thresholds { get; }
+
+    /// <summary><c>--max-candidates</c>.</summary>
+    public Option<int> MaxCandidates { get; }
 
     /// <summary><c>--weights</c>.</summary>
     public Option<string> Weights { get; }
@@ -53,6 +57,7 @@ internal sealed class DetectorArguments
         command.Options.Add(a.Thresholds);
         command.Options.Add(a.Weights);
         command.Options.Add(a.Threads);
+        command.Options.Add(a.MaxCandidates);
         command.Options.Add(a.Rotations);
         return a;
     }
@@ -79,6 +84,11 @@ internal sealed class DetectorArguments
         {
             float[] t = pr.GetValue(Thresholds)!;
             o = o with { PNetThreshold = t[0], RNetThreshold = t[1], ONetThreshold = t[2] };
+        }
+
+        if (Given(pr, MaxCandidates))
+        {
+            o = o with { MaxCandidates = pr.GetValue(MaxCandidates) };
         }
 
         if (Given(pr, Rotations))

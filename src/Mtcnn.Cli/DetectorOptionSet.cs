@@ -30,6 +30,7 @@ internal sealed class DetectorOptionSet
         NmsThresholds = OptionFactory.FloatList("--nms-thresholds", [d.PNetNmsThreshold, d.PyramidNmsThreshold, d.RNetNmsThreshold, d.ONetNmsThreshold], 4,
             "Suppression overlaps for P-Net per level, P-Net across the pyramid, R-Net and O-Net, each in (0, 1].");
         MaxFaces = OptionFactory.Int("--max-faces", 0, "Keep at most this many faces per image, best first; 0 keeps all [0, 100000].");
+        MaxCandidates = OptionFactory.Int("--max-candidates", d.MaxCandidates, "At most this many candidates go from P-Net to R-Net and from R-Net to O-Net, the best-scoring; more give a warning [1, 10000000]. It bounds the time of near-zero thresholds and tiny --min-face-size.");
         CropBorder = OptionFactory.Choice("--crop-border", "zero", Borders,
             "How R-Net/O-Net crops past the image edge are filled: zero (black, as the original MTCNN) or clip (as facenet-pytorch).");
         Weights = new Option<string>("--weights")
@@ -37,7 +38,7 @@ internal sealed class DetectorOptionSet
             Description = "Weight file (mtcnn-weights safetensors) or a folder holding exactly one; default: the embedded original weights.",
             HelpName = "path",
         };
-        Threads = OptionFactory.Int("--threads", 0, threadsDescription);
+        Threads = OptionFactory.Int("--threads", 0, threadsDescription + " [0, 1024]");
         Rotations = OptionFactory.Rotations("--rotations", RotationsDescription);
     }
 
@@ -59,6 +60,9 @@ internal sealed class DetectorOptionSet
     /// <summary><c>--max-faces</c>.</summary>
     public Option<int> MaxFaces { get; }
 
+    /// <summary><c>--max-candidates</c>.</summary>
+    public Option<int> MaxCandidates { get; }
+
     /// <summary><c>--crop-border zero|clip</c>.</summary>
     public Option<string> CropBorder { get; }
 
@@ -69,7 +73,7 @@ internal sealed class DetectorOptionSet
     public Option<int> Threads { get; }
 
     /// <summary>Every option, in help order.</summary>
-    public IEnumerable<Option> All => [MinFaceSize, ScaleFactor, Thresholds, NmsThresholds, MaxFaces, CropBorder, Weights, Threads, Rotations];
+    public IEnumerable<Option> All => [MinFaceSize, ScaleFactor, Thresholds, NmsThresholds, MaxFaces, MaxCandidates, CropBorder, Weights, Threads, Rotations];
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
@@ -97,6 +101,7 @@ internal sealed class DetectorOptionSet
             RNetNmsThreshold = n[2],
             ONetNmsThreshold = n[3],
             MaxFaces = pr.GetValue(MaxFaces),
+            MaxCandidates = pr.GetValue(MaxCandidates),
             CropBorder = pr.GetValue(CropBorder) == "clip" ? Mtcnn.CropBorder.Clip : Mtcnn.CropBorder.ZeroPad,
             MaxDegreeOfParallelism = pr.GetValue(Threads),
             Rotations = pr.GetValue(Rotations),
@@ -124,6 +129,7 @@ internal sealed class DetectorOptionSet
                 nameof(DetectorOptions.PNetNmsThreshold) or nameof(DetectorOptions.PyramidNmsThreshold)
                     or nameof(DetectorOptions.RNetNmsThreshold) or nameof(DetectorOptions.ONetNmsThreshold) => "--nms-thresholds",
                 nameof(DetectorOptions.MaxFaces) => "--max-faces",
+                nameof(DetectorOptions.MaxCandidates) => "--max-candidates",
                 nameof(DetectorOptions.MaxDegreeOfParallelism) => "--threads",
                 nameof(DetectorOptions.Rotations) => "--rotations",
                 _ => e.ParamName ?? "option",
@@ -139,7 +145,13 @@ internal sealed class DetectorOptionSet
         string message = e.Message;
         int cut = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
         message = CliApp.OneLine(cut >= 0 ? message[..cut] : message).TrimEnd('.');
-        string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
+        string got = e.ActualValue switch
+        {
+            // A float option's value widened to double (-0.1f is -0.10000000149011612): shown as typed.
+            double d when (double)(float)d == d => ((float)d).ToString(CultureInfo.InvariantCulture),
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            _ => e.ActualValue?.ToString() ?? "?",
+        };
         return new UsageException($"{option}: {message}, got {got} (see '{CliApp.Name} {verb} --help')", e);
     }
 }

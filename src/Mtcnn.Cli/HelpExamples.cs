@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 
 namespace Mtcnn.Cli;
 
@@ -9,7 +10,7 @@ namespace Mtcnn.Cli;
 /// Adds a copy-pasteable "Examples:" section to a command's <c>--help</c> page (only that command's own page, so that the
 /// parent's command list stays one line per verb).
 /// </summary>
-internal static class HelpExamples
+internal static partial class HelpExamples
 {
     private static readonly ConditionalWeakTable<Command, string[]> Table = [];
 
@@ -31,6 +32,10 @@ internal static class HelpExamples
         }
     }
 
+    /// <summary>A list default in the help text: <c>[default: 0.6|0.7|0.7]</c> (numbers or sizes joined by '|').</summary>
+    [GeneratedRegex(@"\[default: [0-9.xX]+(\|[0-9.xX]+)+\]", RegexOptions.CultureInvariant)]
+    private static partial Regex ListDefault();
+
     private sealed class ExamplesAction : SynchronousCommandLineAction
     {
         private readonly HelpAction inner;
@@ -44,10 +49,25 @@ internal static class HelpExamples
 
         public override int Invoke(ParseResult parseResult)
         {
-            int code = inner.Invoke(parseResult);
+            // The help page is written to a buffer first so that list defaults read as the option takes them:
+            // the parser joins a list default with '|' ("0.6|0.7|0.7"), but list options want commas.
+            var config = parseResult.InvocationConfiguration;
+            var output = config.Output;
+            var page = new StringWriter();
+            int code;
+            config.Output = page;
+            try
+            {
+                code = inner.Invoke(parseResult);
+            }
+            finally
+            {
+                config.Output = output;
+            }
+
+            output.Write(ListDefault().Replace(page.ToString(), m => m.Value.Replace('|', ',')));
             if (Table.TryGetValue(parseResult.CommandResult.Command, out var examples) && examples.Length > 0)
             {
-                var output = parseResult.InvocationConfiguration.Output;
                 output.WriteLine("Examples:");
                 foreach (string e in examples)
                 {

@@ -23,8 +23,10 @@ public sealed class DetectionResult
         IReadOnlyList<Candidate> pnetCandidates,
         IReadOnlyList<Candidate> rnetCandidates,
         CascadeStage lastStage,
-        DetectionTimings timings)
+        DetectionTimings timings,
+        bool candidateLimitReached = false)
     {
+        CandidateLimitReached = candidateLimitReached;
         Width = width;
         Height = height;
         Faces = faces;
@@ -60,6 +62,12 @@ public sealed class DetectionResult
 
     /// <summary>Per-stage timings and candidate counts.</summary>
     public DetectionTimings Timings { get; }
+
+    /// <summary>
+    /// True when a stage had more survivors than <see cref="DetectorOptions.MaxCandidates"/> and only the
+    /// highest-scoring went on: the result may then miss faces among the dropped candidates.
+    /// </summary>
+    public bool CandidateLimitReached { get; }
 
     /// <summary>The candidates of the last stage that ran: <see cref="Faces"/> as candidates for O-Net.</summary>
     public IReadOnlyList<Candidate> FinalCandidates => LastStage switch

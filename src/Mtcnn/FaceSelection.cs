@@ -84,7 +84,7 @@ public static class FaceSelector
         }
 
         var keep = Select(result.Faces, result.Width, result.Height, selection);
-        return new DetectionResult(result.Width, result.Height, [.. keep.Select(i => result.Faces[i])], result.PNetCandidates, result.RNetCandidates, result.LastStage, result.Timings);
+        return new DetectionResult(result.Width, result.Height, [.. keep.Select(i => result.Faces[i])], result.PNetCandidates, result.RNetCandidates, result.LastStage, result.Timings, result.CandidateLimitReached);
     }
 
     private static double Square(double v) => v * v;

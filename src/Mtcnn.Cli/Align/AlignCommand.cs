@@ -92,14 +92,7 @@ internal static class AlignCommand
             throw new CliFailureException("no images to process.");
         }
 
-        try
-        {
-            Directory.CreateDirectory(s.Output);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new CliFailureException($"--output: cannot create '{s.Output}': {e.Message}", e);
-        }
+        OutputFolder.Prepare(s.Output, "--output");
 
         var (workers, perImage) = DetectPipeline.Split(s.Detector.EffectiveParallelism, items.Count);
         var detector = new FaceDetector(s.Detector with { MaxDegreeOfParallelism = perImage }, weights);
@@ -184,20 +177,24 @@ internal static class AlignCommand
             return AlignOutcome.Failure(item.Path, CliApp.LoadProblem(e));
         }
 
-        IReadOnlyList<Face> found;
+        DetectionResult detection;
         try
         {
-            found = detector.Detect(image.Image).Faces;
+            detection = detector.Detect(image.Image);
         }
         catch (ArgumentException e)
         {
             return AlignOutcome.Failure(item.Path, CliApp.OneLine(FirstSentence(e)));
         }
 
-        var outcome = AlignFaces(item, image.Image, found, aligner, s.Output);
-        return image.IsIncomplete && outcome.Error is null
-            ? outcome with { Warnings = [IncompleteWarning, .. outcome.Warnings] }
-            : outcome;
+        var outcome = AlignFaces(item, image.Image, detection.Faces, aligner, s.Output);
+        if (outcome.Error is not null)
+        {
+            return outcome;
+        }
+
+        string[] notes = [.. image.IsIncomplete ? [IncompleteWarning] : Array.Empty<string>(), .. ImageOutcome.LimitWarning(detection) is { } limit ? [limit] : Array.Empty<string>()];
+        return notes.Length == 0 ? outcome : outcome with { Warnings = [.. notes, .. outcome.Warnings] };
     }
 
     /// <summary>

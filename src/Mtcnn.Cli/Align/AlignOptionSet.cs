@@ -111,11 +111,7 @@ internal sealed class AlignOptionSet
         catch (ArgumentOutOfRangeException e)
         {
             string name = e.ParamName == nameof(FaceAlignerOptions.Margin) ? "--margin" : "--size";
-            string got = e.ActualValue is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : e.ActualValue?.ToString() ?? "?";
-            string message = e.Message;
-            int cut = e.ParamName is null ? -1 : message.IndexOf($" (Parameter '{e.ParamName}')", StringComparison.Ordinal);
-            message = (cut >= 0 ? message[..cut] : message).TrimEnd('.');
-            throw new UsageException($"{name}: {CliApp.OneLine(message)}, got {got} (see 'mtcnn {verb} --help')", e);
+            throw DetectorOptionSet.RangeError(e, name, verb);
         }
     }
 

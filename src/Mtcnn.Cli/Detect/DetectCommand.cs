@@ -109,6 +109,11 @@ internal static class DetectCommand
             throw new CliFailureException("no images to process.");
         }
 
+        if (s.OutputDirectory is not null)
+        {
+            OutputFolder.Prepare(s.OutputDirectory, "--output");
+        }
+
         var (workers, perImage) = DetectPipeline.Split(s.Options.EffectiveParallelism, items.Count);
         using var backend = makeBackend(weights, s.Options.MaxDegreeOfParallelism) as IDisposable;
 
@@ -138,6 +143,11 @@ internal static class DetectCommand
                 else
                 {
                     faces += outcome.Boxes.Count;
+                    if (outcome.Warning is not null && !s.Quiet)
+                    {
+                        progress.BreakLine();
+                        console.WriteErrorLine($"{CliApp.Name}: warning: {outcome.Path}: {outcome.Warning}");
+                    }
                 }
 
                 writer.Write(outcome);

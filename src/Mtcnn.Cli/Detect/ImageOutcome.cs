@@ -38,6 +38,9 @@ internal sealed class ImageOutcome
     /// <summary>Where the annotated copy was written; null when not requested or failed.</summary>
     public string? AnnotatedPath { get; }
 
+    /// <summary>A warning about a successful outcome (one line, without the path), or null.</summary>
+    public string? Warning { get; private init; }
+
     /// <summary>True when the image could not be processed.</summary>
     public bool Failed => Error is not null;
 
@@ -51,7 +54,16 @@ internal sealed class ImageOutcome
 
         // The detector already orders by score; a stable sort makes the documented order a guarantee of this output.
         var ordered = boxes.OrderByDescending(b => b.Score).ToArray();
-        return new ImageOutcome(path, result.Width, result.Height, ordered, null, annotatedPath);
+        return new ImageOutcome(path, result.Width, result.Height, ordered, null, annotatedPath) { Warning = LimitWarning(result) };
+    }
+
+    /// <summary>The warning for a detection whose candidates were capped at <see cref="DetectorOptions.MaxCandidates"/>.</summary>
+    public static string? LimitWarning(DetectionResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.CandidateLimitReached
+            ? "more candidates than --max-candidates survived a stage; only the best-scoring went on, so faces may be missing (raise --thresholds or --min-face-size, or --max-candidates)"
+            : null;
     }
 
     /// <summary>A failed outcome.</summary>

@@ -165,6 +165,9 @@ internal sealed class CascadeRunner
             cands[i] = w;
         }
 
+        // Suppression leaves the windows best first: the cap keeps the highest-scoring.
+        bool limited = Cap(cands, options.MaxCandidates);
+
         if (collect || stage == CascadeStage.PNet)
         {
             pnetOut = ToCandidates(cands);
@@ -187,6 +190,7 @@ internal sealed class CascadeRunner
                 cands[i] = w;
             }
 
+            limited |= Cap(cands, options.MaxCandidates);
             if (collect || stage == CascadeStage.RNet)
             {
                 rnetOut = ToCandidates(cands);
@@ -260,7 +264,18 @@ internal sealed class CascadeRunner
             pnetCount,
             rnetCount,
             onetCount);
-        return new DetectionResult(width, height, faces, pnetOut, rnetOut, stage, timings);
+        return new DetectionResult(width, height, faces, pnetOut, rnetOut, stage, timings, limited);
+    }
+
+    private static bool Cap(List<Window> windows, int max)
+    {
+        if (windows.Count <= max)
+        {
+            return false;
+        }
+
+        windows.RemoveRange(max, windows.Count - max);
+        return true;
     }
 
     private static IReadOnlyList<Candidate> Truncate(IReadOnlyList<Candidate> list, int max, bool isLast) =>

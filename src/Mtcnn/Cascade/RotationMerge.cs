@@ -15,8 +15,10 @@ internal static class RotationMerge
         var rnet = new List<Candidate>();
         TimeSpan pyramid = TimeSpan.Zero, p = TimeSpan.Zero, r = TimeSpan.Zero, o = TimeSpan.Zero;
         int pc = 0, rc = 0;
+        bool limited = false;
         foreach (var turn in turns)
         {
+            limited |= turn.Result.CandidateLimitReached;
             all.AddRange(turn.Faces);
             pnet.AddRange(turn.PNetCandidates);
             rnet.AddRange(turn.RNetCandidates);
@@ -45,7 +47,7 @@ internal static class RotationMerge
         }
 
         var timings = new DetectionTimings(pyramid, p, r, o, total, pc, rc, kept.Count);
-        return new DetectionResult(width, height, kept, pnet.ToArray(), rnet.ToArray(), stage, timings);
+        return new DetectionResult(width, height, kept, pnet.ToArray(), rnet.ToArray(), stage, timings, limited);
     }
 
     /// <summary>
