@@ -98,6 +98,36 @@ internal static class CliApp
         return code;
     }
 
+    /// <summary>
+    /// A name (a file path from a folder scan or stdin may hold any character but '/' and NUL) as it is shown in
+    /// one-line output: control characters are written as escapes (<c>\n</c>, <c>\t</c>, <c>\r</c>, <c>\\</c> for a
+    /// backslash next to one, otherwise <c>\xNN</c>), so that a line stays one line. Other names are unchanged.
+    /// </summary>
+    public static string Printable(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (!name.Any(char.IsControl))
+        {
+            return name;
+        }
+
+        var sb = new System.Text.StringBuilder(name.Length + 8);
+        foreach (char c in name)
+        {
+            sb.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                '\\' => "\\\\",
+                _ when char.IsControl(c) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\\x{(int)c:X2}"),
+                _ => c.ToString(),
+            });
+        }
+
+        return sb.ToString();
+    }
+
     /// <summary>Collapses a possibly multi-line message onto one line.</summary>
     public static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -80,7 +80,10 @@ public sealed class AlignTests
         var run = CliHarness.Run(["align", good, bad, missing, "-o", output]);
 
         Assert.True(run.ExitCode == 1, run.ToString());
-        Assert.Single(run.JsonLines);
+        Assert.Equal(3, run.JsonLines.Length);
+        Assert.Equal("good_0.png", run.JsonLines[0].GetProperty("crop").GetString());
+        Schema.AssertErrorRecord(run.JsonLines[1], bad);
+        Assert.Equal("file not found.", Schema.AssertErrorRecord(run.JsonLines[2], missing));
         Assert.Contains($"mtcnn: error: {bad}: ", run.StdErr, StringComparison.Ordinal);
         Assert.Contains($"mtcnn: error: {missing}: file not found", run.StdErr, StringComparison.Ordinal);
         Assert.Contains("3 images, 1 aligned face, 2 failed", run.StdErr, StringComparison.Ordinal);
@@ -88,7 +91,7 @@ public sealed class AlignTests
     }
 
     [Fact]
-    public void An_image_without_faces_warns_and_succeeds()
+    public void An_image_without_faces_warns_succeeds_and_has_a_record()
     {
         using var temp = CliHarness.TempFolder();
         string blank = temp.File("blank.png");
@@ -96,7 +99,9 @@ public sealed class AlignTests
         var run = CliHarness.Run(["align", blank, "-o", Path.Combine(temp.Path, "out")]);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal("", run.StdOut);
+        var record = Assert.Single(run.JsonLines);
+        Assert.Equal("no face found", record.GetProperty("reason").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, record.GetProperty("face").ValueKind);
         Assert.Contains($"mtcnn: warning: {blank}: no face found", run.StdErr, StringComparison.Ordinal);
     }
 

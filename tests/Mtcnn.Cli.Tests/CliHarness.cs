@@ -42,9 +42,30 @@ internal static class CliHarness
     public static string DotnetHostPath => CliLocator.DotnetHost();
 
     /// <summary>Runs the program as a child process; fails the test after <paramref name="timeoutSeconds"/>.</summary>
-    public static CliRun Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120)
+    public static CliRun Run(IEnumerable<string> args, string? stdin = null, string? workingDirectory = null, int timeoutSeconds = 120) =>
+        Run([], args, stdin, workingDirectory, timeoutSeconds);
+
+    /// <summary>
+    /// As <see cref="Run(IEnumerable{string}, string?, string?, int)"/>, but as an unprivileged user: when the tests run
+    /// as root (as in CI), the program runs as <c>nobody</c> through <c>setpriv</c>, so that file permissions apply to it.
+    /// Null when that is not possible here (no setpriv; the caller skips).
+    /// </summary>
+    public static CliRun? RunUnprivileged(IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(CliLocator.DotnetHost())
+        if (Environment.UserName != "root")
+        {
+            return Run(args);
+        }
+
+        string? setpriv = new[] { "/usr/bin/setpriv", "/bin/setpriv" }.FirstOrDefault(System.IO.File.Exists);
+        return setpriv is null
+            ? null
+            : Run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp"], args, null, "/tmp", 120);
+    }
+
+    private static CliRun Run(string[] prefix, IEnumerable<string> args, string? stdin, string? workingDirectory, int timeoutSeconds)
+    {
+        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : CliLocator.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -54,6 +75,16 @@ internal static class CliHarness
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        foreach (string p in prefix.Skip(1))
+        {
+            psi.ArgumentList.Add(p);
+        }
+
+        if (prefix.Length > 0)
+        {
+            psi.ArgumentList.Add(CliLocator.DotnetHost());
+        }
+
         psi.ArgumentList.Add(DllPath);
         foreach (string a in args)
         {

@@ -17,7 +17,7 @@ public sealed class ClusterCliTests
         nameof(DetectorOptions.RNetThreshold), nameof(DetectorOptions.ONetThreshold), nameof(DetectorOptions.PNetNmsThreshold),
         nameof(DetectorOptions.PyramidNmsThreshold), nameof(DetectorOptions.RNetNmsThreshold), nameof(DetectorOptions.ONetNmsThreshold),
         nameof(DetectorOptions.CropBorder), nameof(DetectorOptions.MaxFaces), nameof(DetectorOptions.LastStage),
-        nameof(DetectorOptions.MaxImagePixels), nameof(DetectorOptions.Rotations), nameof(DetectorOptions.RotationMergeIou),
+        nameof(DetectorOptions.MaxImagePixels), nameof(DetectorOptions.MaxCandidates), nameof(DetectorOptions.Rotations), nameof(DetectorOptions.RotationMergeIou),
 
         // Not part of a job: a silo runs one image per thread, and stage candidates are not collected by detect's records.
         nameof(DetectorOptions.MaxDegreeOfParallelism), nameof(DetectorOptions.CollectStageCandidates),
@@ -52,6 +52,7 @@ public sealed class ClusterCliTests
             ONetNmsThreshold = 0.45f,
             CropBorder = CropBorder.Clip,
             MaxFaces = 3,
+            MaxCandidates = 777,
             MaxImagePixels = 12_345_678,
             Rotations = DetectionRotations.Auto,
             RotationMergeIou = 0.4f,

@@ -193,6 +193,82 @@ public sealed class ErrorTests : IDisposable
         Assert.Throws<ArgumentNullException>(() => ImageLoader.Decode((Stream)null!));
     }
 
+    [Fact]
+    public void A_png_wider_or_taller_than_the_decoders_limit_is_too_large_not_truncated()
+    {
+        // 1,000,001 x 2 grey pixels: 2 Mpx, far below the pixel limit, but over libpng's 1,000,000 px side limit.
+        byte[][] rows = [new byte[1_000_001], new byte[1_000_001]];
+        var wide = AssertLoadFails(_folder.Write("wide.png", Png(1_000_001, 2, 8, 0, rows)), ImageLoadError.TooLarge);
+        Assert.Contains("the PNG is 1000001x2 pixels; PNG images wider or taller than 1000000 pixels cannot be decoded", wide.Message, StringComparison.Ordinal);
+        Assert.Equal(ImageLoadRemedy.None, wide.Remedy);
+
+        byte[][] column = [.. Enumerable.Range(0, 1_000_001).Select(_ => new byte[1])];
+        var tall = AssertLoadFails(_folder.Write("tall.png", Png(1, 1_000_001, 8, 0, column)), ImageLoadError.TooLarge);
+        Assert.Contains("1x1000001", tall.Message, StringComparison.Ordinal);
+
+        // At the limit it decodes.
+        var edge = ImageLoader.Load(_folder.Write("edge.png", Png(1_000_000, 1, 8, 0, [new byte[1_000_000]])));
+        Assert.Equal((1_000_000, 1), (edge.Width, edge.Height));
+
+        // The pixel limit is still named first when both apply.
+        var both = AssertLoadFails(_folder.File("wide.png"), ImageLoadError.TooLarge, new ImageLoadOptions { MaxPixelCount = 1000 });
+        Assert.Contains("more than the limit of 1000", both.Message, StringComparison.Ordinal);
+        Assert.Equal(ImageLoadRemedy.MaxPixelCount, both.Remedy);
+    }
+
+    [Fact]
+    public void A_png_of_zero_size_is_corrupt_not_truncated()
+    {
+        var e = AssertLoadFails(_folder.Write("zero.png", Png(0, 0, 8, 0, [])), ImageLoadError.Corrupt);
+        Assert.Contains("the PNG header gives an empty size (0x0)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_truncated_progressive_jpeg_is_truncated_and_decodes_in_part_when_allowed()
+    {
+        // The fixture is a progressive JPEG (Skia reports a cut one as invalid input, not as incomplete).
+        byte[] jpeg = File.ReadAllBytes(FixturePath("grace_hopper_512x512.jpg"));
+        string path = _folder.Write("cut.jpg", jpeg[..(jpeg.Length / 2)]);
+        var e = AssertLoadFails(path, ImageLoadError.Truncated);
+        Assert.Equal("the JPEG data ends before the image is complete (truncated file: no end-of-image marker).", e.Problem);
+        Assert.Equal(ImageLoadRemedy.AllowIncompleteData, e.Remedy);
+        Assert.Contains(nameof(ImageLoadOptions.AllowIncompleteData), e.Message, StringComparison.Ordinal);
+
+        var partial = ImageLoader.Load(path, new ImageLoadOptions { AllowIncompleteData = true });
+        var whole = ImageLoader.Load(FixturePath("grace_hopper_512x512.jpg"));
+        Assert.True(partial.IsIncomplete);
+        Assert.Equal((512, 512), (partial.Width, partial.Height));
+
+        // Half the scans give a coarser but recognisable picture: close to the whole image on average.
+        double diff = 0;
+        var a = partial.Pixels.Span;
+        var b = whole.Pixels.Span;
+        for (int i = 0; i < a.Length; i++)
+        {
+            diff += Math.Abs(a[i] - b[i]);
+        }
+
+        Assert.InRange(diff / a.Length, 0.01, 12);
+    }
+
+    [Fact]
+    public void Problem_leaves_out_the_file_name_and_the_librarys_remedy()
+    {
+        byte[] png = NoisePng();
+        string path = _folder.Write("cut.png", png[..(png.Length * 6 / 10)]);
+        var e = AssertLoadFails(path, ImageLoadError.Truncated);
+        Assert.Equal("the PNG data ends before the image is complete (truncated file).", e.Problem);
+        Assert.Equal($"{path}: {e.Problem} Set ImageLoadOptions.AllowIncompleteData to accept partially decoded images.", e.Message);
+
+        var big = AssertLoadFails(path, ImageLoadError.TooLarge, new ImageLoadOptions { MaxFileSizeBytes = 10 });
+        Assert.Equal(ImageLoadRemedy.MaxFileSizeBytes, big.Remedy);
+        Assert.DoesNotContain("ImageLoadOptions", big.Problem, StringComparison.Ordinal);
+
+        var plain = new ImageLoadException("something else");
+        Assert.Equal("something else", plain.Problem);
+        Assert.Equal(ImageLoadRemedy.None, plain.Remedy);
+    }
+
     private sealed class FailingStream : Stream
     {
         public override bool CanRead => true;

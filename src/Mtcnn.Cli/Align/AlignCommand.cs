@@ -113,14 +113,14 @@ internal static class AlignCommand
                     {
                         failed++;
                         progress.BreakLine();
-                        console.WriteErrorLine($"{CliApp.Name}: error: {result.Path}: {result.Error}");
+                        console.WriteErrorLine($"{CliApp.Name}: error: {CliApp.Printable(result.Path)}: {result.Error}");
                     }
                     else if (!s.Quiet)
                     {
                         foreach (string warning in result.Warnings)
                         {
                             progress.BreakLine();
-                            console.WriteErrorLine($"{CliApp.Name}: warning: {result.Path}: {warning}");
+                            console.WriteErrorLine($"{CliApp.Name}: warning: {CliApp.Printable(result.Path)}: {warning}");
                         }
                     }
 

@@ -49,6 +49,9 @@ internal sealed record ClusterJobSettings
     /// <summary><see cref="DetectorOptions.MaxFaces"/>.</summary>
     public int MaxFaces { get; init; }
 
+    /// <summary><see cref="DetectorOptions.MaxCandidates"/> (the default for a job stored before the option existed).</summary>
+    public int MaxCandidates { get; init; } = DetectorOptions.Default.MaxCandidates;
+
     /// <summary><c>zero</c> or <c>clip</c>.</summary>
     public string CropBorder { get; init; } = "zero";
 
@@ -83,6 +86,7 @@ internal sealed record ClusterJobSettings
             Thresholds = [o.PNetThreshold, o.RNetThreshold, o.ONetThreshold],
             NmsThresholds = [o.PNetNmsThreshold, o.PyramidNmsThreshold, o.RNetNmsThreshold, o.ONetNmsThreshold],
             MaxFaces = o.MaxFaces,
+            MaxCandidates = o.MaxCandidates,
             CropBorder = o.CropBorder == Mtcnn.CropBorder.Clip ? "clip" : "zero",
             Stage = stage,
             Weights = weights,
@@ -198,6 +202,7 @@ internal sealed record ClusterJobSettings
         RNetNmsThreshold = NmsThresholds[2],
         ONetNmsThreshold = NmsThresholds[3],
         MaxFaces = MaxFaces,
+        MaxCandidates = MaxCandidates,
         CropBorder = CropBorder == "clip" ? Mtcnn.CropBorder.Clip : Mtcnn.CropBorder.ZeroPad,
         LastStage = Stage switch
         {

@@ -138,7 +138,7 @@ internal static class DetectCommand
                 {
                     failed++;
                     progress.BreakLine();
-                    console.WriteErrorLine($"{CliApp.Name}: error: {outcome.Path}: {outcome.Error}");
+                    console.WriteErrorLine($"{CliApp.Name}: error: {CliApp.Printable(outcome.Path)}: {outcome.Error}");
                 }
                 else
                 {
@@ -146,7 +146,7 @@ internal static class DetectCommand
                     if (outcome.Warning is not null && !s.Quiet)
                     {
                         progress.BreakLine();
-                        console.WriteErrorLine($"{CliApp.Name}: warning: {outcome.Path}: {outcome.Warning}");
+                        console.WriteErrorLine($"{CliApp.Name}: warning: {CliApp.Printable(outcome.Path)}: {outcome.Warning}");
                     }
                 }
 

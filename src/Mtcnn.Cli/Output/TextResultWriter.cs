@@ -23,18 +23,18 @@ internal sealed class TextResultWriter : ResultWriter
         var sb = new StringBuilder(256);
         if (outcome.Error is not null)
         {
-            sb.Append(outcome.Path).Append(": error: ").Append(outcome.Error).Append('\n');
+            sb.Append(CliApp.Printable(outcome.Path)).Append(": error: ").Append(outcome.Error).Append('\n');
         }
         else
         {
             bool faces = outcome.Boxes.Count == 0 || outcome.Boxes[0].Landmarks is not null;
             string noun = faces ? "face" : "candidate";
-            sb.Append(outcome.Path).Append(": ")
+            sb.Append(CliApp.Printable(outcome.Path)).Append(": ")
               .Append(NumberText.Integer(outcome.Boxes.Count)).Append(' ').Append(noun).Append(outcome.Boxes.Count == 1 ? "" : "s")
               .Append(" (").Append(NumberText.Integer(outcome.Width)).Append('x').Append(NumberText.Integer(outcome.Height)).Append(')');
             if (outcome.AnnotatedPath is not null)
             {
-                sb.Append(" -> ").Append(outcome.AnnotatedPath);
+                sb.Append(" -> ").Append(CliApp.Printable(outcome.AnnotatedPath));
             }
 
             sb.Append('\n');

@@ -107,6 +107,32 @@ public sealed class DetectorBehaviourTests
     }
 
     [Fact]
+    public void The_candidate_cap_keeps_the_best_scoring_candidates_of_each_stage()
+    {
+        var open = new DetectorOptions { PNetThreshold = 0, RNetThreshold = 0, CollectStageCandidates = true, MaxCandidates = 10_000_000 };
+        var all = new FaceDetector(open).Detect(Hopper.Value);
+        Assert.False(all.CandidateLimitReached);
+        Assert.True(all.PNetCandidates.Count > 500, $"{all.PNetCandidates.Count} P-Net candidates");
+
+        var capped = new FaceDetector(open with { MaxCandidates = 200 }).Detect(Hopper.Value);
+        Assert.True(capped.CandidateLimitReached);
+        Assert.Equal(all.PNetCandidates.Take(200), capped.PNetCandidates);
+        Assert.Equal(200, capped.Timings.PNetCount);
+        Assert.True(capped.RNetCandidates.Count <= 200);
+        Assert.NotEmpty(capped.Faces);
+
+        // With the default thresholds the default cap is far away, and results are those of an uncapped detector.
+        var normal = new FaceDetector(new DetectorOptions { CollectStageCandidates = true }).Detect(Hopper.Value);
+        var uncapped = new FaceDetector(new DetectorOptions { CollectStageCandidates = true, MaxCandidates = 10_000_000 }).Detect(Hopper.Value);
+        Assert.False(normal.CandidateLimitReached);
+        SameFaces(uncapped.Faces, normal.Faces);
+        Assert.Equal(uncapped.PNetCandidates, normal.PNetCandidates);
+
+        Assert.Equal(nameof(DetectorOptions.MaxCandidates), Assert.Throws<ArgumentOutOfRangeException>(() => (DetectorOptions.Default with { MaxCandidates = 0 }).Validate()).ParamName);
+        Assert.Equal(nameof(DetectorOptions.MaxCandidates), Assert.Throws<ArgumentOutOfRangeException>(() => (DetectorOptions.Default with { MaxCandidates = 10_000_001 }).Validate()).ParamName);
+    }
+
+    [Fact]
     public void Thread_count_does_not_change_results()
     {
         var one = new FaceDetector(new DetectorOptions { MaxDegreeOfParallelism = 1, CollectStageCandidates = true }).Detect(Hopper.Value);
