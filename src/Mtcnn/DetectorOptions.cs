@@ -111,9 +111,11 @@ public sealed record DetectorOptions
     /// <summary>
     /// At most this many candidates go on from P-Net to R-Net and from R-Net to O-Net (per turn of the image): when more
     /// survive a stage's suppression, the highest-scoring are kept and <see cref="DetectionResult.CandidateLimitReached"/>
-    /// is set. It bounds the time and memory of the crop stages, which grow with the candidates (about 25 us per R-Net
-    /// and 170 us per O-Net crop on one core), when thresholds near 0 or tiny minimum face sizes let nearly every
-    /// window through; with the default thresholds even crowded photos stay far below it. Default 50,000; range [1, 10,000,000].
+    /// is set. Likewise each P-Net pyramid level suppresses only its best this-many windows (suppression keeps a window
+    /// only for the better ones, so the level's best survivors are the same). It bounds time and memory when thresholds
+    /// near 0 or tiny minimum face sizes let nearly every window through (suppressing millions of windows, then about
+    /// 25 us per R-Net and 170 us per O-Net crop on one core); with the default thresholds even crowded photos stay far
+    /// below it. Default 50,000; range [1, 10,000,000].
     /// </summary>
     public int MaxCandidates { get; init; } = 50_000;
 

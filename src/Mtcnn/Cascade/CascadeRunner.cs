@@ -155,6 +155,7 @@ internal sealed class CascadeRunner
         IReadOnlyList<Face> faces = [];
 
         // Stage 1: P-Net over the pyramid.
+        ctx.CandidateLimit = 0;
         RunPNet(options, degree, ctx, cancellationToken);
         var cands = ctx.Candidates;
         Nms(ctx, cands, options.PyramidNmsThreshold, union);
@@ -166,7 +167,7 @@ internal sealed class CascadeRunner
         }
 
         // Suppression leaves the windows best first: the cap keeps the highest-scoring.
-        bool limited = Cap(cands, options.MaxCandidates);
+        bool limited = Cap(cands, options.MaxCandidates) | Volatile.Read(ref ctx.CandidateLimit) != 0;
 
         if (collect || stage == CascadeStage.PNet)
         {
@@ -265,6 +266,33 @@ internal sealed class CascadeRunner
             rnetCount,
             onetCount);
         return new DetectionResult(width, height, faces, pnetOut, rnetOut, stage, timings, limited);
+    }
+
+    /// <summary>Keeps the <paramref name="max"/> highest-scoring windows in their order (ties: the earlier ones).</summary>
+    private static void KeepBest(List<Window> windows, int max, Workspace ws)
+    {
+        var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(windows);
+        int n = span.Length;
+        var scores = ws.CapScores(n)[..n];
+        for (int i = 0; i < n; i++)
+        {
+            scores[i] = span[i].Score;
+        }
+
+        scores.Sort();
+        float cut = scores[n - max];
+        int above = n - scores.LastIndexOf(cut) - 1; // windows scoring more than the cut
+        int ties = max - above, kept = 0;
+        for (int i = 0; i < n; i++)
+        {
+            float s = span[i].Score;
+            if (s > cut || (s == cut && ties-- > 0))
+            {
+                span[kept++] = span[i];
+            }
+        }
+
+        windows.RemoveRange(kept, n - kept);
     }
 
     private static bool Cap(List<Window> windows, int max)
@@ -403,6 +431,14 @@ internal sealed class CascadeRunner
     {
         var list = ctx.LevelWindows[l];
         list.Sort(static (a, b) => a.Tag.CompareTo(b.Tag));
+        if (list.Count > ctx.Options!.MaxCandidates)
+        {
+            // More windows than may go on at all: the level's suppression only needs its best ones (it is the costly
+            // part when thresholds near 0 let every window through).
+            KeepBest(list, ctx.Options.MaxCandidates, ws);
+            Volatile.Write(ref ctx.CandidateLimit, 1);
+        }
+
         BoxMath.Nms(list, ctx.Options!.PNetNmsThreshold, reference ? OverlapKind.UnionPlusOne : OverlapKind.Union, ws.Nms);
     }
 

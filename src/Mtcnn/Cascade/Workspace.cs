@@ -8,6 +8,7 @@ internal sealed class Workspace
 {
     private float[] input = [];
     private float[] a = [];
+    private float[] capScores = [];
     private float[] b = [];
     private float[] flat = [];
     private float[] dense = [];
@@ -21,6 +22,9 @@ internal sealed class Workspace
     public Span<float> Input(int n) => Grow(ref input, n);
 
     public Span<float> A(int n) => Grow(ref a, n);
+
+    /// <summary>Scores of a P-Net level's windows, to find the best <see cref="DetectorOptions.MaxCandidates"/> (only when capping).</summary>
+    public Span<float> CapScores(int n) => Grow(ref capScores, n);
 
     public Span<float> B(int n) => Grow(ref b, n);
 
@@ -77,6 +81,9 @@ internal sealed class ImageContext(ImageResampler resampler)
     public List<List<Window>> ItemWindows { get; } = [];
 
     public List<List<Window>> LevelWindows { get; } = [];
+
+    /// <summary>Set (to 1) by a stage that had more candidates than <see cref="DetectorOptions.MaxCandidates"/>; reset per image.</summary>
+    public int CandidateLimit;
 
     public List<Window> Candidates { get; } = [];
 

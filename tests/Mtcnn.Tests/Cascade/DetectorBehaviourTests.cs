@@ -114,12 +114,17 @@ public sealed class DetectorBehaviourTests
         Assert.False(all.CandidateLimitReached);
         Assert.True(all.PNetCandidates.Count > 500, $"{all.PNetCandidates.Count} P-Net candidates");
 
+        // Each pyramid level keeps its best 200 windows before its suppression, and the best 200 go on to R-Net: the list
+        // is best first, led by the best window of all, and the face is still found.
         var capped = new FaceDetector(open with { MaxCandidates = 200 }).Detect(Hopper.Value);
         Assert.True(capped.CandidateLimitReached);
-        Assert.Equal(all.PNetCandidates.Take(200), capped.PNetCandidates);
+        Assert.Equal(200, capped.PNetCandidates.Count);
         Assert.Equal(200, capped.Timings.PNetCount);
+        Assert.Equal(all.PNetCandidates[0], capped.PNetCandidates[0]);
+        Assert.True(capped.PNetCandidates.Zip(capped.PNetCandidates.Skip(1)).All(p => p.First.Score >= p.Second.Score));
         Assert.True(capped.RNetCandidates.Count <= 200);
-        Assert.NotEmpty(capped.Faces);
+        var face = Assert.Single(new FaceDetector().Detect(Hopper.Value).Faces);
+        Assert.Contains(capped.Faces, f => f.Box.IntersectionOverUnion(face.Box) > 0.8f);
 
         // With the default thresholds the default cap is far away, and results are those of an uncapped detector.
         var normal = new FaceDetector(new DetectorOptions { CollectStageCandidates = true }).Detect(Hopper.Value);
