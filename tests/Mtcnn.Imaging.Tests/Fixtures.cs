@@ -68,68 +68,9 @@ internal static class Fixtures
         return [.. jpeg.AsSpan(0, 2), .. segment, .. jpeg.AsSpan(2)];
     }
 
-    /// <summary>A PNG written chunk by chunk. <paramref name="rows"/> are the unfiltered scanlines (each gets filter byte 0).</summary>
-    public static byte[] Png(int width, int height, int bitDepth, int colorType, byte[][] rows, byte[]? palette = null, byte[]? transparency = null)
-    {
-        using var file = new MemoryStream();
-        file.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-        var ihdr = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
-        ihdr[8] = (byte)bitDepth;
-        ihdr[9] = (byte)colorType;
-        WriteChunk(file, "IHDR", ihdr);
-        if (palette is not null)
-        {
-            WriteChunk(file, "PLTE", palette);
-        }
-
-        if (transparency is not null)
-        {
-            WriteChunk(file, "tRNS", transparency);
-        }
-
-        using var raw = new MemoryStream();
-        using (var z = new ZLibStream(raw, CompressionLevel.Optimal, leaveOpen: true))
-        {
-            foreach (byte[] row in rows)
-            {
-                z.WriteByte(0);
-                z.Write(row);
-            }
-        }
-
-        WriteChunk(file, "IDAT", raw.ToArray());
-        WriteChunk(file, "IEND", []);
-        return file.ToArray();
-    }
-
-    private static void WriteChunk(Stream file, string type, byte[] data)
-    {
-        Span<byte> len = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(len, data.Length);
-        file.Write(len);
-        byte[] typeAndData = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
-        file.Write(typeAndData);
-        BinaryPrimitives.WriteUInt32BigEndian(len, Crc32(typeAndData));
-        file.Write(len);
-    }
-
-    /// <summary>CRC-32 (ISO 3309, polynomial 0xEDB88320 reflected) as PNG chunks use it.</summary>
-    public static uint Crc32(ReadOnlySpan<byte> bytes)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in bytes)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-        }
-
-        return ~crc;
-    }
+    /// <summary>A PNG written chunk by chunk (see <see cref="Mtcnn.TestSupport.PngBytes.Write"/>).</summary>
+    public static byte[] Png(int width, int height, int bitDepth, int colorType, byte[][] rows, byte[]? palette = null, byte[]? transparency = null) =>
+        Mtcnn.TestSupport.PngBytes.Write(width, height, bitDepth, colorType, rows, palette, transparency);
 
     /// <summary>A 24-bit bottom-up BMP (BITMAPINFOHEADER, BI_RGB) with rows padded to 4 bytes.</summary>
     public static byte[] Bmp24(int width, int height, Func<int, int, SKColor> color)
