@@ -224,6 +224,20 @@ public sealed class HostileInputTests
         Assert.Equal(3, run.Lines.Length);
     }
 
+    [Theory]
+    [InlineData("json", "[]")]
+    [InlineData("csv", "image,width,height,face,")]
+    [InlineData("jsonl", "")]
+    [InlineData("text", "")]
+    public void No_inputs_give_an_error_and_still_a_complete_empty_document(string format, string stdout)
+    {
+        var run = CliHarness.RunInProcess(["detect", "-", "--format", format], stdin: "\n\n");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith(stdout, run.StdOut.Trim(), StringComparison.Ordinal);
+        Assert.Equal(["mtcnn: error: no images to process."], run.ErrorLines);
+    }
+
     [Fact]
     public void Help_shows_list_defaults_as_the_option_takes_them_and_the_thread_range()
     {

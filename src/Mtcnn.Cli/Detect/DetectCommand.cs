@@ -106,6 +106,10 @@ internal static class DetectCommand
         var items = InputResolver.Resolve(s.Inputs, s.Recursive, console.In, w => console.WriteErrorLine($"{CliApp.Name}: {w}"));
         if (items.Count == 0)
         {
+            // Still a complete (empty) document for a parser at the other end of a pipe: [] in json, the header in csv.
+            var empty = ResultWriter.Create(s.Format, console.Out);
+            empty.Begin();
+            empty.End();
             throw new CliFailureException("no images to process.");
         }
 
