@@ -45,10 +45,11 @@ internal sealed class Upload
 
 /// <summary>
 /// Reads the image of a request into memory, never to disk: the field <c>image</c> of a <c>multipart/form-data</c>
-/// body (streamed section by section, other fields skipped), or the whole body when its content type is
-/// <c>image/*</c> or <c>application/octet-stream</c>. The declared type only selects how the body is framed: the image
-/// format is found from the bytes later. More than the byte limit is a 413 as soon as it is seen (from
-/// <c>Content-Length</c> when given).
+/// body (streamed section by section, other fields skipped, exactly one <c>image</c> field), or the whole body when its
+/// content type is <c>image/*</c> or <c>application/octet-stream</c>. The declared type only selects how the body is
+/// framed: the image format is found from the bytes later. More than the byte limit is a 413 as soon as it is seen
+/// (from <c>Content-Length</c> when given). A body with a <c>Content-Encoding</c> (gzip, br, ...) is a 415: it is not
+/// decompressed.
 /// </summary>
 internal static class UploadReader
 {
@@ -58,7 +59,9 @@ internal static class UploadReader
     /// <summary>Room for multipart framing and small extra fields on top of the image limit.</summary>
     public const long MultipartOverheadBytes = 64 * 1024;
 
-    /// <summary>Most parts read before the image field; a form from the demo page has one.</summary>
+    /// <summary>
+    /// Most parts other than the image field (before and after it together); a form from the demo page has none.
+    /// </summary>
     public const int MaxParts = 100;
 
     /// <summary>Most header lines in one part.</summary>
@@ -74,10 +77,14 @@ internal static class UploadReader
     /// <param name="request">The request.</param>
     /// <param name="maxBytes">Largest image accepted, in bytes.</param>
     /// <param name="cancellationToken">Stops reading.</param>
-    /// <exception cref="ApiException">400 (no image field, empty body, malformed multipart), 413 (too large) or 415 (content type).</exception>
+    /// <exception cref="ApiException">
+    /// 400 (no image field or more than one, empty body, malformed multipart), 413 (too large) or 415 (content type or
+    /// content encoding).
+    /// </exception>
     public static async Task<Upload> ReadAsync(HttpRequest request, long maxBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        CheckNotEncoded(request.Headers.ContentEncoding);
         string? contentType = request.ContentType;
         if (string.IsNullOrWhiteSpace(contentType) || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType))
         {
@@ -87,20 +94,20 @@ internal static class UploadReader
         if (mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes + MultipartOverheadBytes, maxBytes);
-            return await ReadMultipartAsync(request, mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
+            return await ReadMultipartAsync(request, new BodyStream(request.BodyReader), mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         if (mediaType.Type.Equals("image", StringComparison.OrdinalIgnoreCase)
             || mediaType.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes, maxBytes);
-            return await ReadAllAsync(request.Body, request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
+            return await ReadAllAsync(new BodyStream(request.BodyReader), request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         throw UnsupportedType(contentType);
     }
 
-    private static async Task<Upload> ReadMultipartAsync(HttpRequest request, MediaTypeHeaderValue mediaType, long maxBytes, CancellationToken cancellationToken)
+    private static async Task<Upload> ReadMultipartAsync(HttpRequest request, Stream body, MediaTypeHeaderValue mediaType, long maxBytes, CancellationToken cancellationToken)
     {
         string boundary = HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value ?? string.Empty;
         if (boundary.Length is 0 or > 256)
@@ -113,35 +120,61 @@ internal static class UploadReader
             throw new ApiException("the multipart/form-data body is empty (0 bytes).");
         }
 
-        var reader = new MultipartReader(boundary, request.Body)
+        var reader = new MultipartReader(boundary, body)
         {
             BodyLengthLimit = null,
             HeadersCountLimit = MaxPartHeaders,
             HeadersLengthLimit = MaxPartHeaderBytes,
         };
         int parts = 0;
+        int others = 0;
+        int images = 0;
         bool inImagePart = false;
+        Upload? upload = null;
         try
         {
             MultipartSection? section;
             while ((section = await reader.ReadNextSectionAsync(cancellationToken).ConfigureAwait(false)) is not null)
             {
-                if (++parts > MaxParts)
-                {
-                    throw new ApiException($"the multipart/form-data body has more than {MaxParts} parts before the field '{FieldName}'.");
-                }
-
+                parts++;
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
                     || !string.Equals(HeaderUtilities.RemoveQuotes(disposition.Name).Value, FieldName, StringComparison.Ordinal))
                 {
                     // Other fields are skipped by the reader when it looks for the next section.
+                    if (++others > MaxParts)
+                    {
+                        throw new ApiException(upload is null
+                            ? $"the multipart/form-data body has more than {MaxParts} parts before the field '{FieldName}'."
+                            : $"the multipart/form-data body has more than {MaxParts} parts besides the field '{FieldName}'.");
+                    }
+
+                    continue;
+                }
+
+                if (++images > 1)
+                {
+                    // The later image parts are skipped unread, only counted, so that the message can say how many came.
                     continue;
                 }
 
                 string name = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? string.Empty;
                 inImagePart = true;
                 // The request's length bounds the section's: a good first buffer size when the client declared it.
-                return await ReadAllAsync(section.Body, request.ContentLength, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
+                upload = await ReadAllAsync(section.Body, request.ContentLength, CleanName(name), maxBytes, cancellationToken).ConfigureAwait(false);
+                inImagePart = false;
+            }
+
+            // The rest of the body has been read to its closing boundary: the image was the only one.
+            if (images > 1)
+            {
+                throw new ApiException($"one image per request: the multipart/form-data body has {images} fields named '{FieldName}'; send each image in its own request.");
+            }
+
+            if (upload is not null)
+            {
+                Upload result = upload;
+                upload = null;
+                return result;
             }
         }
         catch (InvalidDataException e)
@@ -166,6 +199,11 @@ internal static class UploadReader
                         ? $"malformed multipart/form-data body: no boundary '--{boundary}' found before the body ends (the body uses another boundary than its content type declares, or it is empty or truncated)."
                         : $"malformed multipart/form-data body: it ends inside part {parts}, before the next boundary '--{boundary}' (truncated upload?).",
                 e);
+        }
+        finally
+        {
+            // Still set only when the body turned out bad after the image was read.
+            upload?.Release();
         }
 
         throw new ApiException($"the multipart/form-data body has no field named '{FieldName}'.");
@@ -259,6 +297,22 @@ internal static class UploadReader
         if (contentLength is { } n && n > allowed)
         {
             throw TooLarge(maxBytes);
+        }
+    }
+
+    private static void CheckNotEncoded(Microsoft.Extensions.Primitives.StringValues contentEncoding)
+    {
+        foreach (string? value in contentEncoding)
+        {
+            foreach (string coding in (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new ApiException(
+                        StatusCodes.Status415UnsupportedMediaType,
+                        $"compressed request bodies are not accepted (Content-Encoding: {contentEncoding}); send the image bytes as they are, without a Content-Encoding (image formats are compressed already).");
+                }
+            }
         }
     }
 
