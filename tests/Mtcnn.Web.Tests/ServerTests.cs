@@ -102,7 +102,7 @@ public sealed class ServerTests : IClassFixture<DefaultServer>
         Assert.True(body.TryGetProperty("multipart/form-data", out _));
         Assert.True(body.TryGetProperty("image/*", out _));
         var responses = detect.GetProperty("responses");
-        Assert.Equal(["200", "400", "413", "415", "422", "503"], responses.EnumerateObject().Select(r => r.Name));
+        Assert.Equal(["200", "400", "408", "413", "415", "422", "503"], responses.EnumerateObject().Select(r => r.Name));
 
         var annotate = paths.GetProperty("/api/annotate").GetProperty("post");
         Assert.Contains(annotate.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "format");

@@ -33,9 +33,11 @@ internal sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Starts the app on Kestrel at a free port of 127.0.0.1.</summary>
-    public static async Task<TestApp> StartKestrelAsync(WebServerOptions? options = null)
+    /// <param name="options">Limits; the address is replaced.</param>
+    /// <param name="configure">Optional changes to the builder (Kestrel limits, a log collector).</param>
+    public static async Task<TestApp> StartKestrelAsync(WebServerOptions? options = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var app = WebDemoHost.Create((options ?? new WebServerOptions()) with { Urls = "http://127.0.0.1:0" });
+        var app = WebDemoHost.Create((options ?? new WebServerOptions()) with { Urls = "http://127.0.0.1:0" }, configure);
         await app.StartAsync();
         string address = WebDemoHost.ListeningAddresses(app).Single();
         return new TestApp(app, new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) }, address);

@@ -71,10 +71,18 @@ internal sealed partial class ImageEndpoints
             string name;
             try
             {
+                var stage = RequestStage.Set(context, RequestStage.Reading);
                 var upload = await UploadReader.ReadAsync(context.Request, options.MaxUploadBytes, aborted).ConfigureAwait(false);
                 name = upload.Name;
+                stage.Update(backend is null ? RequestStage.Queued : RequestStage.Elsewhere);
                 outcome = backend is null
-                    ? await workers.RunAsync(token => worker.Run(upload.Span, upload.Name, query, annotate, upload.Release, token), aborted).ConfigureAwait(false)
+                    ? await workers.RunAsync(
+                        token =>
+                        {
+                            stage.Update(RequestStage.Detecting);
+                            return worker.Run(upload.Span, upload.Name, query, annotate, upload.Release, token);
+                        },
+                        aborted).ConfigureAwait(false)
                     : await RunElsewhereAsync(upload, context.Request.QueryString.Value ?? string.Empty, annotate, aborted).ConfigureAwait(false);
             }
             finally

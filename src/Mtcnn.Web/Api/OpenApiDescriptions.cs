@@ -14,11 +14,11 @@ internal static class OpenApiDescriptions
 {
     /// <summary>Description of <c>POST /api/detect</c>.</summary>
     public const string DetectDescription =
-        "Send an image (JPEG, PNG, BMP, WebP or GIF; the format is found from the bytes) as the multipart/form-data field 'image' "
-        + "or as the raw body with an image/* or application/octet-stream content type. Returns the faces with box, score and five landmarks "
+        "Send one image (JPEG, PNG, BMP, WebP, GIF, ICO/CUR or WBMP; the format is found from the bytes) as the multipart/form-data field 'image' "
+        + "(exactly one such field) or as the raw body with an image/* or application/octet-stream content type, uncompressed (no Content-Encoding). Returns the faces with box, score and five landmarks "
         + "(the schema of `mtcnn detect --format json`); with stage=pnet or stage=rnet the candidates of that stage, without landmarks. "
-        + "Errors are JSON {\"error\": \"...\"}: 400 bad parameter or empty upload, 413 upload over the byte limit, 415 not an image "
-        + "(content type or content), 422 a broken image or one over the pixel limit, 503 server busy or request timeout.";
+        + "Errors are JSON {\"error\": \"...\"}: 400 bad parameter, empty upload, malformed multipart or more than one image, "
+        + "408 upload too slow, 413 upload over the byte limit, 415 not an image (content type, content encoding or content), 422 a broken image or one over the pixel limit, 503 server busy or request timeout.";
 
     /// <summary>Description of <c>POST /api/annotate</c>.</summary>
     public const string AnnotateDescription =

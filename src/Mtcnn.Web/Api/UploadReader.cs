@@ -94,14 +94,14 @@ internal static class UploadReader
         if (mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes + MultipartOverheadBytes, maxBytes);
-            return await ReadMultipartAsync(request, request.Body, mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
+            return await ReadMultipartAsync(request, new BodyStream(request.BodyReader), mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         if (mediaType.Type.Equals("image", StringComparison.OrdinalIgnoreCase)
             || mediaType.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes, maxBytes);
-            return await ReadAllAsync(request.Body, request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
+            return await ReadAllAsync(new BodyStream(request.BodyReader), request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         throw UnsupportedType(contentType);

@@ -1,0 +1,113 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Mtcnn.Web.Api;
+
+/// <summary>
+/// A read-only stream over the request's <see cref="PipeReader"/> whose reads end cleanly when their token is cancelled.
+/// </summary>
+/// <remarks>
+/// Kestrel's request body stream, read with a token that fires mid-read (the request timeout during a slow upload),
+/// throws without completing the pipe read it started, so the server's own draining of the rest of the body after the
+/// response fails with "Reading is already in progress" and an error in the log. Here a cancelled token calls
+/// <see cref="PipeReader.CancelPendingRead"/> instead: the pending read returns a cancelled result, which is
+/// acknowledged with <see cref="PipeReader.AdvanceTo(SequencePosition)"/> (consuming nothing) before the
+/// <see cref="OperationCanceledException"/> is thrown, so the reader is left idle and the server can drain it.
+/// </remarks>
+internal sealed class BodyStream : Stream
+{
+    private readonly PipeReader reader;
+
+    /// <summary>Reads from <paramref name="reader"/>; the reader is not completed by this stream.</summary>
+    public BodyStream(PipeReader reader)
+    {
+        this.reader = reader;
+    }
+
+    /// <inheritdoc/>
+    public override bool CanRead => true;
+
+    /// <inheritdoc/>
+    public override bool CanSeek => false;
+
+    /// <inheritdoc/>
+    public override bool CanWrite => false;
+
+    /// <inheritdoc/>
+    public override long Length => throw new NotSupportedException();
+
+    /// <inheritdoc/>
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (true)
+        {
+            ReadResult result;
+            using (cancellationToken.CanBeCanceled ? cancellationToken.UnsafeRegister(static r => ((PipeReader)r!).CancelPendingRead(), reader) : default)
+            {
+                result = await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            ReadOnlySequence<byte> data = result.Buffer;
+            if (result.IsCanceled)
+            {
+                reader.AdvanceTo(data.Start);
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // A cancellation that arrived after the read it was meant for: read again.
+                continue;
+            }
+
+            if (data.IsEmpty)
+            {
+                reader.AdvanceTo(data.Start, data.End);
+                if (result.IsCompleted)
+                {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            int count = (int)Math.Min(data.Length, buffer.Length);
+            ReadOnlySequence<byte> slice = data.Slice(0, count);
+            slice.CopyTo(buffer.Span);
+            reader.AdvanceTo(slice.End);
+            return count;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc/>
+    public override int Read(byte[] buffer, int offset, int count) =>
+        throw new NotSupportedException("The request body is read asynchronously only.");
+
+    /// <inheritdoc/>
+    public override void Flush()
+    {
+    }
+
+    /// <inheritdoc/>
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    /// <inheritdoc/>
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <inheritdoc/>
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
