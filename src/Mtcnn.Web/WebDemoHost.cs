@@ -70,7 +70,9 @@ public static partial class WebDemoHost
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxUploadBytes + UploadReader.MultipartOverheadBytes;
+            // The upload reader refuses a body over the upload limit (+ framing) itself; Kestrel's limit is higher by the
+            // drain allowance, so that Kestrel can still read and discard the rest after the 413 has been sent.
+            k.Limits.MaxRequestBodySize = options.MaxUploadBytes + UploadReader.MultipartOverheadBytes + UploadReader.DrainBytes;
 
             // Kestrel's defaults, set here because docs/web.md documents them as this server's limits.
             k.Limits.MaxRequestLineSize = MaxRequestLineBytes;

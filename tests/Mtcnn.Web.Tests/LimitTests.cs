@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Mtcnn.Web.Api;
 
 namespace Mtcnn.Web.Tests;
 
@@ -87,6 +88,50 @@ public sealed class LimitTests
 
         using var ok = await app.Client.PostAsync("/api/detect", Fixtures.Form(Fixtures.BlankPng()));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task After_a_413_the_rest_of_the_body_is_drained_so_the_connection_stays_usable(bool chunked)
+    {
+        // 600 KB over a 100 KB limit, within the drain allowance: the server answers 413 and reads the rest, so the
+        // connection is still in step for a second request (without the drain it would be closed, or reset under a
+        // client still sending).
+        await using var app = await TestApp.StartKestrelAsync(new WebServerOptions { MaxUploadBytes = 100_000 });
+        Assert.True(600_000 < 100_000 + UploadReader.MultipartOverheadBytes + UploadReader.DrainBytes);
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(new byte[600_000]), "padding" }, { new ByteArrayContent(Fixtures.BlankPng()), "image", "blank.png" } };
+        byte[] body = await form.ReadAsByteArrayAsync();
+        string framing = chunked ? "Transfer-Encoding: chunked" : $"Content-Length: {body.Length}";
+        byte[] head = System.Text.Encoding.Latin1.GetBytes($"POST /api/detect HTTP/1.1\r\nHost: x\r\nContent-Type: {form.Headers.ContentType}\r\n{framing}\r\n\r\n");
+
+        using var tcp = await RawHttp.ConnectAsync(app.BaseAddress!);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(head);
+        if (chunked)
+        {
+            for (int i = 0; i < body.Length; i += 50_000)
+            {
+                int n = Math.Min(50_000, body.Length - i);
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{n:x}\r\n"));
+                await stream.WriteAsync(body.AsMemory(i, n));
+                await stream.WriteAsync("\r\n"u8.ToArray());
+            }
+
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray());
+        }
+        else
+        {
+            await stream.WriteAsync(body);
+        }
+
+        var refused = await RawHttp.ReadResponseAsync(stream);
+        Assert.Equal(413, refused.Status);
+        Assert.Contains("the upload is larger than the limit of 100000 bytes.", refused.Body, StringComparison.Ordinal);
+
+        await stream.WriteAsync("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var health = await RawHttp.ReadResponseAsync(stream);
+        Assert.Equal(200, health.Status);
     }
 
     [Fact]

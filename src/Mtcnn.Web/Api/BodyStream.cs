@@ -4,7 +4,8 @@ using System.IO.Pipelines;
 namespace Mtcnn.Web.Api;
 
 /// <summary>
-/// A read-only stream over the request's <see cref="PipeReader"/> whose reads end cleanly when their token is cancelled.
+/// A read-only stream over the request's <see cref="PipeReader"/> whose reads end cleanly when their token is cancelled,
+/// and which stops at a byte limit of its own.
 /// </summary>
 /// <remarks>
 /// Kestrel's request body stream, read with a token that fires mid-read (the request timeout during a slow upload),
@@ -13,15 +14,28 @@ namespace Mtcnn.Web.Api;
 /// <see cref="PipeReader.CancelPendingRead"/> instead: the pending read returns a cancelled result, which is
 /// acknowledged with <see cref="PipeReader.AdvanceTo(SequencePosition)"/> (consuming nothing) before the
 /// <see cref="OperationCanceledException"/> is thrown, so the reader is left idle and the server can drain it.
+/// <para>
+/// The byte limit is the application's, below Kestrel's (which is higher by <see cref="UploadReader.DrainBytes"/>): a body
+/// over it is refused here while Kestrel can still read, and discard, the rest, so the 413 reaches a client that is still
+/// sending instead of a connection closed under it.
+/// </para>
 /// </remarks>
 internal sealed class BodyStream : Stream
 {
     private readonly PipeReader reader;
+    private readonly long maxBytes;
+    private readonly Func<Exception> tooLarge;
+    private long total;
 
     /// <summary>Reads from <paramref name="reader"/>; the reader is not completed by this stream.</summary>
-    public BodyStream(PipeReader reader)
+    /// <param name="reader">The request body.</param>
+    /// <param name="maxBytes">Most bytes the body may have.</param>
+    /// <param name="tooLarge">The exception thrown when the body has more than <paramref name="maxBytes"/>.</param>
+    public BodyStream(PipeReader reader, long maxBytes, Func<Exception> tooLarge)
     {
         this.reader = reader;
+        this.maxBytes = maxBytes;
+        this.tooLarge = tooLarge;
     }
 
     /// <inheritdoc/>
@@ -81,10 +95,18 @@ internal sealed class BodyStream : Stream
                 continue;
             }
 
+            if (total + data.Length > maxBytes)
+            {
+                // Over the limit: nothing more is handed out (the bytes seen are left to the server's drain).
+                reader.AdvanceTo(data.Start);
+                throw tooLarge();
+            }
+
             int count = (int)Math.Min(data.Length, buffer.Length);
             ReadOnlySequence<byte> slice = data.Slice(0, count);
             slice.CopyTo(buffer.Span);
             reader.AdvanceTo(slice.End);
+            total += count;
             return count;
         }
     }

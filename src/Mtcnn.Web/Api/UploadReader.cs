@@ -48,7 +48,9 @@ internal sealed class Upload
 /// body (streamed section by section, other fields skipped, exactly one <c>image</c> field), or the whole body when its
 /// content type is <c>image/*</c> or <c>application/octet-stream</c>. The declared type only selects how the body is
 /// framed: the image format is found from the bytes later. More than the byte limit is a 413 as soon as it is seen
-/// (from <c>Content-Length</c> when given). A body with a <c>Content-Encoding</c> (gzip, br, ...) is a 415: it is not
+/// (from <c>Content-Length</c> when given; a multipart body may add <see cref="MultipartOverheadBytes"/> of framing and
+/// other fields). After a 413 the server still drains up to <see cref="DrainBytes"/> more, so the client reads the
+/// answer. A body with a <c>Content-Encoding</c> (gzip, br, ...) is a 415: it is not
 /// decompressed.
 /// </summary>
 internal static class UploadReader
@@ -58,6 +60,13 @@ internal static class UploadReader
 
     /// <summary>Room for multipart framing and small extra fields on top of the image limit.</summary>
     public const long MultipartOverheadBytes = 64 * 1024;
+
+    /// <summary>
+    /// Bytes past the body limit that the server still reads (and discards) after answering 413, so that a client still
+    /// sending its body reads the answer instead of a reset connection. Kestrel's body limit is the body limit plus
+    /// this; a client sending more than that gets the connection closed after the 413 and may see only the close.
+    /// </summary>
+    public const long DrainBytes = 1024 * 1024;
 
     /// <summary>
     /// Most parts other than the image field (before and after it together); a form from the demo page has none.
@@ -94,14 +103,16 @@ internal static class UploadReader
         if (mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes + MultipartOverheadBytes, maxBytes);
-            return await ReadMultipartAsync(request, new BodyStream(request.BodyReader), mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
+            var body = new BodyStream(request.BodyReader, maxBytes + MultipartOverheadBytes, () => TooLarge(maxBytes));
+            return await ReadMultipartAsync(request, body, mediaType, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         if (mediaType.Type.Equals("image", StringComparison.OrdinalIgnoreCase)
             || mediaType.MediaType.Equals("application/octet-stream", StringComparison.OrdinalIgnoreCase))
         {
             CheckDeclaredLength(request.ContentLength, maxBytes, maxBytes);
-            return await ReadAllAsync(new BodyStream(request.BodyReader), request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
+            var body = new BodyStream(request.BodyReader, maxBytes, () => TooLarge(maxBytes));
+            return await ReadAllAsync(body, request.ContentLength, DefaultName, maxBytes, cancellationToken).ConfigureAwait(false);
         }
 
         throw UnsupportedType(contentType);
