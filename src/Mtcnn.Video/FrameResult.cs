@@ -8,4 +8,8 @@ namespace Mtcnn.Video;
 /// <param name="Latency">Time from the end of decoding the frame to the end of its output (annotation, encoding, callbacks before this one).</param>
 /// <param name="DetectionTime">Wall-clock time of the detector call on this frame; zero when <paramref name="Detected"/> is false.</param>
 /// <param name="SceneCut">True when this frame starts a new scene (<see cref="VideoPipelineOptions.SceneCutThreshold"/>).</param>
-public sealed record FrameResult(long Index, double Time, bool Detected, IReadOnlyList<TrackedFace> Faces, TimeSpan Latency, TimeSpan DetectionTime, bool SceneCut = false);
+/// <param name="CandidateLimitReached">
+/// True when the detector ran on this frame and capped its candidates at <see cref="DetectorOptions.MaxCandidates"/>
+/// (<see cref="DetectionResult.CandidateLimitReached"/>): faces may be missing.
+/// </param>
+public sealed record FrameResult(long Index, double Time, bool Detected, IReadOnlyList<TrackedFace> Faces, TimeSpan Latency, TimeSpan DetectionTime, bool SceneCut = false, bool CandidateLimitReached = false);

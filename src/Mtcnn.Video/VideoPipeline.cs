@@ -94,6 +94,8 @@ public sealed class VideoPipeline
 
         public TimeSpan DetectionTime { get; set; }
 
+        public bool CandidateLimitReached { get; set; }
+
         public int Tracks { get; set; }
     }
 
@@ -314,6 +316,7 @@ public sealed class VideoPipeline
                 var (result, time) = detection.GetAwaiter().GetResult();
                 item.Faces = tracker.Update(result.Faces);
                 item.DetectionTime = time;
+                item.CandidateLimitReached = result.CandidateLimitReached;
             }
             else
             {
@@ -330,7 +333,7 @@ public sealed class VideoPipeline
         /// <summary>Stage 3 (calling thread): annotate, encode, report, in frame order.</summary>
         private VideoSummary Output()
         {
-            long frames = 0, detectionFrames = 0, framesWithFaces = 0, sceneCuts = 0;
+            long frames = 0, detectionFrames = 0, framesWithFaces = 0, sceneCuts = 0, limitFrames = 0;
             int maxFaces = 0, tracks = 0, lastFaces = 0;
             double detectionSeconds = 0;
             var lastReport = TimeSpan.Zero;
@@ -368,6 +371,7 @@ public sealed class VideoPipeline
                         {
                             detectionFrames++;
                             detectionSeconds += item.DetectionTime.TotalSeconds;
+                            limitFrames += item.CandidateLimitReached ? 1 : 0;
                         }
 
                         lastFaces = item.Faces.Count;
@@ -378,7 +382,7 @@ public sealed class VideoPipeline
                         intervalFrames++;
                         intervalLatency += latency.TotalSeconds;
 
-                        onFrame?.Invoke(new FrameResult(item.Index, item.Time, item.IsDetection, item.Faces, latency, item.DetectionTime, item.SceneCut));
+                        onFrame?.Invoke(new FrameResult(item.Index, item.Time, item.IsDetection, item.Faces, latency, item.DetectionTime, item.SceneCut, item.CandidateLimitReached));
 
                         var now = clock.Elapsed;
                         if (onStatistics is not null && now - lastReport >= options.StatisticsInterval)
@@ -422,6 +426,7 @@ public sealed class VideoPipeline
                 framesWithFaces,
                 maxFaces,
                 sceneCuts,
+                limitFrames,
                 Stopped: false);
         }
 

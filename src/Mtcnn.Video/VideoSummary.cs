@@ -13,6 +13,7 @@ namespace Mtcnn.Video;
 /// <param name="FramesWithFaces">Frames that reported at least one face.</param>
 /// <param name="MaxFaces">Most faces reported in one frame.</param>
 /// <param name="SceneCuts">Frames that started a new scene (<see cref="VideoPipelineOptions.SceneCutThreshold"/>).</param>
+/// <param name="CandidateLimitFrames">Detection frames whose candidates were capped at <see cref="DetectorOptions.MaxCandidates"/> (faces may be missing there).</param>
 /// <param name="Stopped">True when the run was stopped by its cancellation token before the end of the video or <see cref="VideoPipelineOptions.MaxFrames"/>.</param>
 public sealed record VideoSummary(
     long Frames,
@@ -27,4 +28,5 @@ public sealed record VideoSummary(
     long FramesWithFaces,
     int MaxFaces,
     long SceneCuts,
+    long CandidateLimitFrames,
     bool Stopped);

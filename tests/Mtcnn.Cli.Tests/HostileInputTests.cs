@@ -200,7 +200,10 @@ public sealed class HostileInputTests
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains($"mtcnn: warning: {CliHarness.Sample}: more candidates than --max-candidates survived a stage", run.StdErr, StringComparison.Ordinal);
-        Assert.NotEmpty(Assert.Single(run.JsonLines).GetProperty("faces").EnumerateArray());
+        var record = Assert.Single(run.JsonLines);
+        Assert.NotEmpty(record.GetProperty("faces").EnumerateArray());
+        Assert.True(record.GetProperty("candidateLimitReached").GetBoolean());
+        Schema.AssertImageRecord(record, landmarks: true);
 
         var pnet = CliHarness.Run(["detect", CliHarness.Sample, "--thresholds", "0,0,0", "--max-candidates", "300", "--stage", "pnet", "--format", "jsonl", "-q"]);
         Assert.True(pnet.ExitCode == 0, pnet.ToString());
@@ -209,6 +212,13 @@ public sealed class HostileInputTests
 
         var normal = CliHarness.Run(["detect", CliHarness.Sample, "--format", "jsonl"]);
         Assert.DoesNotContain("--max-candidates", normal.StdErr, StringComparison.Ordinal);
+        Assert.False(Assert.Single(normal.JsonLines).TryGetProperty("candidateLimitReached", out _));
+
+        // The indented document carries the same key.
+        var document = CliHarness.Run(["detect", CliHarness.Sample, "--thresholds", "0,0,0", "--max-candidates", "300", "--format", "json", "-q"]);
+        Assert.True(document.ExitCode == 0, document.ToString());
+        using var parsed = System.Text.Json.JsonDocument.Parse(document.StdOut);
+        Assert.True(parsed.RootElement[0].GetProperty("candidateLimitReached").GetBoolean());
     }
 
     [SkippableFact]

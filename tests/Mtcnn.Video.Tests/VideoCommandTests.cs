@@ -175,6 +175,22 @@ public sealed class VideoCommandTests
         Assert.StartsWith("mtcnn: 5 frames of ", run.ErrorLines[^1], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Frames_whose_candidates_were_capped_say_so_and_the_summary_warns()
+    {
+        var run = VideoCli.Run(["video", TestClips.Moving30, "--max-frames", "3", "--format", "jsonl", "--thresholds", "0,0,0", "--max-candidates", "50"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(3, run.Lines.Length);
+        Assert.All(run.JsonLines, l => Assert.True(l.GetProperty("candidateLimitReached").GetBoolean()));
+        Assert.Contains("mtcnn: warning: in 3 detection frames more candidates than --max-candidates (50) survived a stage", run.StdErr, StringComparison.Ordinal);
+
+        var normal = VideoCli.Run(["video", TestClips.Moving30, "--max-frames", "3", "--format", "jsonl"]);
+        Assert.True(normal.ExitCode == 0, normal.ToString());
+        Assert.All(normal.JsonLines, l => Assert.False(l.TryGetProperty("candidateLimitReached", out _)));
+        Assert.DoesNotContain("--max-candidates", normal.StdErr, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public void Shared_webcam_clip_has_one_face_with_one_id_in_most_frames()
     {

@@ -189,6 +189,22 @@ public sealed class DetectApiTests : IClassFixture<DefaultServer>
         Assert.Equal(faces, json.GetProperty("faces").GetArrayLength());
     }
 
+    [Fact]
+    public async Task A_capped_candidate_search_says_so_in_the_json()
+    {
+        // Zero thresholds and the smallest face size on a 240x200 image: the first pyramid level alone has about
+        // 355 x 295 P-Net windows, more than the server's candidate limit (DetectorOptions.MaxCandidates, 50,000).
+        using var capped = await client.PostAsync("/api/detect?stage=pnet&thresholds=0,0,0&minFaceSize=4", Fixtures.Form(Fixtures.GradientPng(240, 200), "g.png"));
+        var json = await Fixtures.JsonAsync(capped);
+        Assert.True(capped.StatusCode == HttpStatusCode.OK, json.ToString());
+        Assert.True(json.GetProperty("candidateLimitReached").GetBoolean());
+        Assert.Equal(["image", "width", "height", "faces", "candidateLimitReached"], json.EnumerateObject().Select(p => p.Name).ToArray());
+
+        using var normal = await client.PostAsync("/api/detect", Fixtures.Form(Fixtures.Sample));
+        var plain = await Fixtures.JsonAsync(normal);
+        Assert.False(plain.TryGetProperty("candidateLimitReached", out _), plain.ToString());
+    }
+
     [Theory]
     [InlineData("minFaceSize=2", "minFaceSize: MinFaceSize must be in [4, 100000], got 2.")]
     [InlineData("scaleFactor=0.99", "scaleFactor: ScaleFactor must be in [0.1, 0.95], got 0.99.")]

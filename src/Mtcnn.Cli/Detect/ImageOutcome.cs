@@ -41,6 +41,12 @@ internal sealed class ImageOutcome
     /// <summary>A warning about a successful outcome (one line, without the path), or null.</summary>
     public string? Warning { get; private init; }
 
+    /// <summary>
+    /// True when the detector capped the candidates at <see cref="DetectorOptions.MaxCandidates"/>
+    /// (<see cref="DetectionResult.CandidateLimitReached"/>); the JSON record then says so.
+    /// </summary>
+    public bool CandidateLimitReached { get; private init; }
+
     /// <summary>True when the image could not be processed.</summary>
     public bool Failed => Error is not null;
 
@@ -54,7 +60,7 @@ internal sealed class ImageOutcome
 
         // The detector already orders by score; a stable sort makes the documented order a guarantee of this output.
         var ordered = boxes.OrderByDescending(b => b.Score).ToArray();
-        return new ImageOutcome(path, result.Width, result.Height, ordered, null, annotatedPath) { Warning = LimitWarning(result) };
+        return new ImageOutcome(path, result.Width, result.Height, ordered, null, annotatedPath) { Warning = LimitWarning(result), CandidateLimitReached = result.CandidateLimitReached };
     }
 
     /// <summary>The warning for a detection whose candidates were capped at <see cref="DetectorOptions.MaxCandidates"/>.</summary>

@@ -8,7 +8,8 @@ namespace Mtcnn.Cli.Output;
 /// <summary>
 /// JSON output. With <c>lines</c> (format <c>jsonl</c>) each image is one line:
 /// <c>{"image": "a.jpg", "width": 640, "height": 480, "faces": [{"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y] x5]}]}</c>,
-/// or <c>{"image": "a.jpg", "error": "..."}</c> for an image that failed. Without it (format <c>json</c>) the same
+/// or <c>{"image": "a.jpg", "error": "..."}</c> for an image that failed; a detection whose candidates were capped at
+/// <c>--max-candidates</c> ends with <c>"candidateLimitReached": true</c> (faces may be missing). Without it (format <c>json</c>) the same
 /// objects form one indented array. Landmarks are omitted for <c>--stage pnet|rnet</c> candidates. Coordinates have 4
 /// decimals, scores 6 (<see cref="NumberText"/>).
 /// </summary>
@@ -118,7 +119,13 @@ internal sealed class JsonResultWriter : ResultWriter
             sb.Append('}');
         }
 
-        sb.Append("]}");
+        sb.Append(']');
+        if (o.CandidateLimitReached)
+        {
+            sb.Append(", \"candidateLimitReached\": true");
+        }
+
+        sb.Append('}');
     }
 
     private static void AppendIndented(StringBuilder sb, ImageOutcome o)
@@ -157,6 +164,11 @@ internal sealed class JsonResultWriter : ResultWriter
         }
 
         sb.Append(o.Boxes.Count == 0 ? "]" : "\n" + I2 + "]");
+        if (o.CandidateLimitReached)
+        {
+            sb.Append(",\n").Append(I2).Append("\"candidateLimitReached\": true");
+        }
+
         sb.Append('\n').Append(I1).Append('}');
     }
 

@@ -155,6 +155,10 @@ internal static class VideoCommand
         if (!s.Quiet)
         {
             console.WriteErrorLine(Summary(summary, source, writer, pipelineOptions.DetectionWorkers, detectorOptions.EffectiveParallelism));
+            if (summary.CandidateLimitFrames > 0)
+            {
+                console.WriteErrorLine($"{CliApp.Name}: warning: in {VideoProgress.Plural(summary.CandidateLimitFrames, "detection frame")} more candidates than --max-candidates ({detectorOptions.MaxCandidates}) survived a stage; only the best-scoring went on, so faces may be missing there (raise --thresholds or --min-face-size, or --max-candidates)");
+            }
         }
 
         return ExitCodes.Success;

@@ -11,6 +11,8 @@ namespace Mtcnn.Cli.Video;
 /// <c>{"frame": 0, "time": 0, "faces": [{"id": 1, "box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y] x5]}]}</c>.
 /// The face objects are those of <c>mtcnn detect</c> with a leading <c>"id"</c>; numbers have the same precision
 /// (coordinates 4 decimals, scores 6, <see cref="NumberText"/>); <c>time</c> is in seconds with 3 decimals.
+/// A detection frame whose candidates were capped at <c>--max-candidates</c> has <c>"candidateLimitReached": true</c>
+/// after its faces (faces may be missing there).
 /// </summary>
 internal sealed class VideoJsonWriter
 {
@@ -49,7 +51,13 @@ internal sealed class VideoJsonWriter
             sb.Append("]}");
         }
 
-        sb.Append("]}");
+        sb.Append(']');
+        if (frame.CandidateLimitReached)
+        {
+            sb.Append(", \"candidateLimitReached\": true");
+        }
+
+        sb.Append('}');
         output.WriteLine(sb.ToString());
         output.Flush();
     }

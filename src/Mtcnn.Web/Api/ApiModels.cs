@@ -14,7 +14,11 @@ internal sealed record FaceResponse(double[] Box, double Score, double[][]? Land
 /// <param name="Width">Width of the decoded, upright image in pixels.</param>
 /// <param name="Height">Height of the decoded, upright image in pixels.</param>
 /// <param name="Faces">Faces, best first.</param>
-internal sealed record DetectionResponse(string Image, int Width, int Height, IReadOnlyList<FaceResponse> Faces);
+/// <param name="CandidateLimitReached">
+/// Present (true) only when more candidates than the server's candidate limit (50,000) survived a stage and only the
+/// best-scoring went on, so faces may be missing (very low thresholds with a small minFaceSize).
+/// </param>
+internal sealed record DetectionResponse(string Image, int Width, int Height, IReadOnlyList<FaceResponse> Faces, bool? CandidateLimitReached = null);
 
 /// <summary>The body of every error response.</summary>
 /// <param name="Error">What went wrong, in one line.</param>

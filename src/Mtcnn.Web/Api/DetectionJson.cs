@@ -9,7 +9,9 @@ namespace Mtcnn.Web.Api;
 /// <c>{"image": "a.jpg", "width": 640, "height": 480, "faces": [{"box": [x1, y1, x2, y2], "score": s, "landmarks": [[x, y] x5]}]}</c>.
 /// Faces are best first; coordinates are rounded to 4 decimals and scores to 6; <c>landmarks</c> (left eye, right eye,
 /// nose, left and right mouth corner) is absent for the P-Net and R-Net views, which report candidates; <c>rotation</c>
-/// (clockwise degrees the image must be turned for the face to be upright) is present only when it is not 0.
+/// (clockwise degrees the image must be turned for the face to be upright) is present only when it is not 0;
+/// <c>candidateLimitReached</c> (true) is present only when the detector capped its candidates at
+/// <see cref="DetectorOptions.MaxCandidates"/>, so that faces may be missing.
 /// </summary>
 internal static class DetectionJson
 {
@@ -43,6 +45,11 @@ internal static class DetectionJson
             }
 
             w.WriteEndArray();
+            if (result.CandidateLimitReached)
+            {
+                w.WriteBoolean("candidateLimitReached", true);
+            }
+
             w.WriteEndObject();
         }
 
