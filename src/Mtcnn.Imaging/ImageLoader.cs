@@ -15,7 +15,7 @@ namespace Mtcnn.Imaging;
 /// </summary>
 public static class ImageLoader
 {
-    private const string SupportedFormats = "JPEG, PNG, BMP, WebP and GIF";
+    private const string SupportedFormats = "JPEG, PNG, BMP, WebP, GIF, ICO/CUR and WBMP";
     private const int CopyBufferSize = 81920;
 
     /// <summary>libpng's default limit on a PNG's width and on its height (Skia keeps it).</summary>

@@ -78,7 +78,7 @@ public sealed class ErrorTests : IDisposable
     {
         var e = AssertLoadFails(_folder.Write("notes.jpg", "hello, this is not a picture\n"u8.ToArray()), ImageLoadError.UnsupportedFormat);
         Assert.Contains("looks like text", e.Message, StringComparison.Ordinal);
-        Assert.Contains("JPEG, PNG, BMP, WebP and GIF", e.Message, StringComparison.Ordinal);
+        Assert.Contains("JPEG, PNG, BMP, WebP, GIF, ICO/CUR and WBMP", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
