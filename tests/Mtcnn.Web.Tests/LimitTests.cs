@@ -204,7 +204,7 @@ public sealed class LimitTests
     }
 
     /// <summary>A read-only stream over bytes that does not report its length.</summary>
-    private class UnknownLengthStream : Stream
+    private class UnknownLengthStream : ReadOnlyForwardStream
     {
         private readonly byte[] data;
         private int position;
@@ -214,20 +214,6 @@ public sealed class LimitTests
             this.data = data;
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
         public override int Read(byte[] buffer, int offset, int count)
         {
             int n = Math.Min(count, data.Length - position);
@@ -235,16 +221,6 @@ public sealed class LimitTests
             position += n;
             return n;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Gives the first <c>head</c> bytes, then waits for a signal before giving the rest.</summary>

@@ -20,7 +20,7 @@ namespace Mtcnn.Web.Api;
 /// sending instead of a connection closed under it.
 /// </para>
 /// </remarks>
-internal sealed class BodyStream : Stream
+internal sealed class BodyStream : ReadOnlyForwardStream
 {
     private readonly PipeReader reader;
     private readonly long maxBytes;
@@ -36,25 +36,6 @@ internal sealed class BodyStream : Stream
         this.reader = reader;
         this.maxBytes = maxBytes;
         this.tooLarge = tooLarge;
-    }
-
-    /// <inheritdoc/>
-    public override bool CanRead => true;
-
-    /// <inheritdoc/>
-    public override bool CanSeek => false;
-
-    /// <inheritdoc/>
-    public override bool CanWrite => false;
-
-    /// <inheritdoc/>
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
     }
 
     /// <inheritdoc/>
@@ -118,18 +99,4 @@ internal sealed class BodyStream : Stream
     /// <inheritdoc/>
     public override int Read(byte[] buffer, int offset, int count) =>
         throw new NotSupportedException("The request body is read asynchronously only.");
-
-    /// <inheritdoc/>
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc/>
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
