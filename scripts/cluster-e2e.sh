@@ -208,9 +208,10 @@ start_serve() { # start_serve LOG ARGS...: starts mtcnn serve on a free port, se
   done
   return 1
 }
-start_serve "$work/serve-cluster.log" --cluster "redis://$redis" --cluster-id "$cluster_id" || { tail -n 5 "$work/serve-cluster.log"; give_up "serve --cluster did not start"; }
+# Both with a low candidate limit, so that the comparison also shows the silos apply the front end's --max-candidates.
+start_serve "$work/serve-cluster.log" --cluster "redis://$redis" --cluster-id "$cluster_id" --max-candidates 100 || { tail -n 5 "$work/serve-cluster.log"; give_up "serve --cluster did not start"; }
 cluster_port=$serve_port
-start_serve "$work/serve-local.log" --threads 1 || give_up "serve did not start"
+start_serve "$work/serve-local.log" --threads 1 --max-candidates 100 || give_up "serve did not start"
 local_port=$serve_port
 post() { # post PORT PATH FILE OUT: writes the body to OUT, headers to OUT.h, prints the status
   curl -s -o "$4" -D "$4.h" -w '%{http_code}\n' -F "image=@$3" "http://127.0.0.1:$1$2"
@@ -230,6 +231,7 @@ done
 echo "cluster e2e: serve --cluster: $requests requests, $same bodies identical to in-process serve, $statuses_ok statuses equal"
 workers_seen=$(grep -h -i '^x-mtcnn-worker:' "$work"/serve/c*.h | sort -u | wc -l)
 check "serve --cluster: every body byte-identical to in-process serve ($requests requests: JSON, PNG, errors)" test "$same" -eq "$requests" -a "$statuses_ok" -eq "$requests"
+check "serve --cluster: the front end's --max-candidates reached the silos (capped results among the bodies)" grep -q -l '"candidateLimitReached":true' "$work"/serve/c*
 check "serve --cluster: corrupt uploads are 415/422 errors, as in-process" test "$(cat "$work"/serve/c*.h | grep -c -E '^HTTP/1.1 (415|422)')" -eq $(( ${#corrupt[@]} * 4 ))
 check "serve --cluster: requests ran on both silos ($workers_seen seen)" test "$workers_seen" -eq 2
 # Four clients, 30 requests each; silo 1 is killed after the first few answers.

@@ -20,14 +20,18 @@ public sealed class ImageWorker
     private readonly MtcnnWeights? weights;
     private readonly INetworkBackend? backend;
     private readonly long maxPixels;
+    private readonly int maxCandidates;
 
     /// <summary>Creates the worker.</summary>
     /// <param name="weights">The detector's weights; null uses the embedded original weights.</param>
     /// <param name="maxUploadBytes">Largest encoded image accepted, in bytes (413 above).</param>
     /// <param name="maxPixels">Largest image in pixels, checked from the header before decoding (422 above).</param>
     /// <param name="backend">Where the networks run; null: the built-in kernels with <paramref name="weights"/>.</param>
-    public ImageWorker(MtcnnWeights? weights, long maxUploadBytes, long maxPixels, INetworkBackend? backend = null)
+    /// <param name="maxCandidates">Most candidates passed between stages (<see cref="DetectorOptions.MaxCandidates"/>); 0: the detector's default.</param>
+    public ImageWorker(MtcnnWeights? weights, long maxUploadBytes, long maxPixels, INetworkBackend? backend = null, int maxCandidates = 0)
     {
+        this.maxCandidates = maxCandidates == 0 ? WebServerOptions.DefaultMaxCandidates : maxCandidates;
+        ArgumentOutOfRangeException.ThrowIfLessThan(this.maxCandidates, 1, nameof(maxCandidates));
         this.backend = backend;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxUploadBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
@@ -57,7 +61,7 @@ public sealed class ImageWorker
 
         try
         {
-            var query = DetectQuery.Parse(new QueryCollection(QueryHelpers.ParseQuery(work.Query)), work.Annotate, maxPixels);
+            var query = DetectQuery.Parse(new QueryCollection(QueryHelpers.ParseQuery(work.Query)), work.Annotate, maxPixels, maxCandidates);
             return Run(work.Image.Span, work.Name, query, work.Annotate, null, cancellationToken);
         }
         catch (ApiException e)
@@ -160,7 +164,7 @@ public sealed class ImageWorker
         }
 
         var image = new ImageData(pixels, Width, Height, PixelFormat.Rgb24);
-        var defaults = DetectQuery.Parse(QueryCollection.Empty, allowFormat: false, maxPixels).Options;
+        var defaults = DetectQuery.Parse(QueryCollection.Empty, allowFormat: false, maxPixels, maxCandidates).Options;
         var result = detectors.Get(defaults).Detect(image);
         var zero = defaults with { PNetThreshold = 0, RNetThreshold = 0, ONetThreshold = 0, MaxFaces = 4 };
         var everything = (backend is null ? new FaceDetector(zero, weights) : new FaceDetector(zero, backend)).Detect(image);

@@ -189,7 +189,7 @@ public static partial class WebDemoHost
 
         var health = (WebServerOptions o, DetectionWorkers w) => TypedResults.Json(
             new HealthResponse("ok", Version, o.Backend?.Description ?? "in-process", w.Concurrency, w.Running, w.Admitted,
-                new LimitsResponse(o.MaxUploadBytes, o.MaxPixels, o.RequestTimeout.TotalSeconds, o.MaxQueuedRequests)));
+                new LimitsResponse(o.MaxUploadBytes, o.MaxPixels, o.RequestTimeout.TotalSeconds, o.MaxQueuedRequests, o.MaxCandidates)));
         api.MapGet("/health", health)
             .WithName("Health")
             .WithTags("Server")

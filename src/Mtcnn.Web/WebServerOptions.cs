@@ -18,6 +18,9 @@ public sealed record WebServerOptions
     /// <summary>Default <see cref="MaxPixels"/>: 40,000,000 pixels (width * height).</summary>
     public const long DefaultMaxPixels = 40_000_000;
 
+    /// <summary>Default <see cref="MaxCandidates"/>: the detector's default.</summary>
+    public static readonly int DefaultMaxCandidates = DetectorOptions.Default.MaxCandidates;
+
     /// <summary>Default <see cref="RequestTimeout"/>: 30 seconds.</summary>
     public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(30);
 
@@ -42,6 +45,13 @@ public sealed record WebServerOptions
     /// decoded; larger images get 422. Default <see cref="DefaultMaxPixels"/>; range [1, 500,000,000].
     /// </summary>
     public long MaxPixels { get; init; } = DefaultMaxPixels;
+
+    /// <summary>
+    /// Most candidates a detection passes from one stage to the next (<see cref="DetectorOptions.MaxCandidates"/>): it
+    /// bounds the work one request can cause with thresholds near 0 and a tiny <c>minFaceSize</c>; a capped result says
+    /// <c>"candidateLimitReached": true</c>. Default <see cref="DefaultMaxCandidates"/> (the detector's); range [1, 10,000,000].
+    /// </summary>
+    public int MaxCandidates { get; init; } = DefaultMaxCandidates;
 
     /// <summary>
     /// Longest time a request may take from arrival to response, queueing included; after it the work is cancelled and
@@ -96,6 +106,11 @@ public sealed record WebServerOptions
         if (MaxPixels is < 1 or > 500_000_000)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, "MaxPixels must be in [1, 500000000].");
+        }
+
+        if (MaxCandidates is < 1 or > 10_000_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxCandidates), MaxCandidates, "MaxCandidates must be in [1, 10000000].");
         }
 
         if (RequestTimeout < TimeSpan.FromMilliseconds(1) || RequestTimeout > TimeSpan.FromHours(1))

@@ -18,6 +18,7 @@ public sealed partial class ServeTests
     [InlineData("--request-timeout-seconds", "0", "must be in [0.001, 3600], got 0")]
     [InlineData("--threads", "-1", "MaxConcurrentDetections must be in [0, 1024]")]
     [InlineData("--max-queue", "-5", "MaxQueuedRequests must be in [0, 100000]")]
+    [InlineData("--max-candidates", "0", "MaxCandidates must be in [1, 10000000], got 0")]
     [InlineData("--urls", "https://127.0.0.1:5001", "https is not supported")]
     [InlineData("--urls", "localhost", "is not an http address")]
     public void Bad_server_options_are_usage_errors(string option, string value, string message)
@@ -35,7 +36,7 @@ public sealed partial class ServeTests
     {
         var run = CliHarness.RunInProcess(["serve", "--help"]);
         Assert.Equal(0, run.ExitCode);
-        foreach (string option in new[] { "--urls", "--max-upload-bytes", "--max-pixels", "--request-timeout-seconds", "--threads", "--max-queue", "--weights" })
+        foreach (string option in new[] { "--urls", "--max-upload-bytes", "--max-pixels", "--request-timeout-seconds", "--threads", "--max-queue", "--max-candidates", "--weights" })
         {
             Assert.Contains(option, run.StdOut, StringComparison.Ordinal);
         }

@@ -135,6 +135,26 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task The_server_candidate_limit_applies_to_every_request_and_is_reported()
+    {
+        // The sample has 167 P-Net candidates at the default settings: a limit of 100 caps them.
+        await using var app = await TestApp.StartAsync(new WebServerOptions { MaxCandidates = 100 });
+        Assert.Equal(100, (await HealthAsync(app.Client)).GetProperty("limits").GetProperty("maxCandidates").GetInt32());
+
+        using var pnet = await app.Client.PostAsync("/api/detect?stage=pnet", Fixtures.Form(Fixtures.Sample));
+        var json = await Fixtures.JsonAsync(pnet);
+        Assert.True(pnet.StatusCode == HttpStatusCode.OK, json.ToString());
+        Assert.Equal(100, json.GetProperty("faces").GetArrayLength());
+        Assert.True(json.GetProperty("candidateLimitReached").GetBoolean());
+
+        // The face itself is still found: the best-scoring candidates went on.
+        using var full = await app.Client.PostAsync("/api/detect", Fixtures.Form(Fixtures.Sample));
+        var faces = await Fixtures.JsonAsync(full);
+        Assert.Equal(1, faces.GetProperty("faces").GetArrayLength());
+        Assert.True(faces.GetProperty("candidateLimitReached").GetBoolean());
+    }
+
+    [Fact]
     public async Task A_request_over_the_time_limit_is_503()
     {
         await using var app = await TestApp.StartAsync(new WebServerOptions { RequestTimeout = TimeSpan.FromMilliseconds(1) });
@@ -177,6 +197,7 @@ public sealed class LimitTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new WebServerOptions { RequestTimeout = TimeSpan.Zero }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new WebServerOptions { MaxConcurrentDetections = -1 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new WebServerOptions { MaxQueuedRequests = -1 }.Validate());
+        Assert.Contains("MaxCandidates must be in [1, 10000000]", Assert.Throws<ArgumentOutOfRangeException>(() => new WebServerOptions { MaxCandidates = 0 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("https is not supported", Assert.Throws<ArgumentException>(() => new WebServerOptions { Urls = "https://127.0.0.1:5001" }.Validate()).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new WebServerOptions { Urls = " ; " }.Validate());
         new WebServerOptions { Urls = "http://127.0.0.1:0;http://*:8080" }.Validate();

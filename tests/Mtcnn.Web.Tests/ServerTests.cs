@@ -80,6 +80,7 @@ public sealed class ServerTests : IClassFixture<DefaultServer>
         Assert.Equal(WebServerOptions.DefaultMaxUploadBytes, limits.GetProperty("maxUploadBytes").GetInt64());
         Assert.Equal(WebServerOptions.DefaultMaxPixels, limits.GetProperty("maxPixels").GetInt64());
         Assert.Equal(30, limits.GetProperty("requestTimeoutSeconds").GetDouble());
+        Assert.Equal(DetectorOptions.Default.MaxCandidates, limits.GetProperty("maxCandidates").GetInt32());
     }
 
     [Fact]

@@ -23,6 +23,9 @@ internal sealed record ClusterImageSettings
     /// <summary>Largest image in pixels.</summary>
     public long MaxPixels { get; init; }
 
+    /// <summary>Most candidates between stages; 0 (settings from a front end before this field): the default.</summary>
+    public int MaxCandidates { get; init; }
+
     /// <summary>Weight file or folder (absolute), or null.</summary>
     public string? Weights { get; init; }
 

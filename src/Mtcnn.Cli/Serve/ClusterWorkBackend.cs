@@ -41,6 +41,7 @@ internal sealed class ClusterWorkBackend : IImageWorkBackend
             Annotate = work.Annotate,
             MaxUploadBytes = limits.MaxUploadBytes,
             MaxPixels = limits.MaxPixels,
+            MaxCandidates = limits.MaxCandidates,
             Weights = weights,
         };
         byte[] bytes = MemoryMarshal.TryGetArray(work.Image, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length

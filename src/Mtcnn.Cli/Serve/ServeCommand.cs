@@ -30,6 +30,7 @@ internal static class ServeCommand
         };
         var maxUpload = OptionFactory.Long("--max-upload-bytes", d.MaxUploadBytes, "Largest image upload in bytes; larger ones get 413 [1, 1073741824].");
         var maxPixels = OptionFactory.Long("--max-pixels", d.MaxPixels, "Largest image in pixels (width * height); larger ones get 422 [1, 500000000].");
+        var maxCandidates = OptionFactory.Int("--max-candidates", d.MaxCandidates, "Most candidates a detection passes from one stage to the next (bounds the work of a request with thresholds near 0); a capped result says \"candidateLimitReached\": true [1, 10000000].");
         var timeout = OptionFactory.Float("--request-timeout-seconds", (float)d.RequestTimeout.TotalSeconds, "Longest time one request may take, queueing included; then 503 [0.001, 3600].");
         var threads = OptionFactory.Int("--threads", 0, "Images processed at once, one thread each; 0 uses every core. With --cluster: images sent to the cluster at once; 0 means 64 [0, 1024].");
         var queue = OptionFactory.Int("--max-queue", d.MaxQueuedRequests, "Requests that may wait for a free thread; more get 503 at once [0, 100000].");
@@ -52,7 +53,7 @@ internal static class ServeCommand
             "Run the web demo: a page to try the detector on images and a webcam, and a JSON API (POST /api/detect, POST /api/annotate, "
             + "GET /api/health, OpenAPI at /openapi/v1.json). Uploads are kept in memory only. Stop with Ctrl+C.")
         {
-            urls, maxUpload, maxPixels, timeout, threads, queue, weights, quiet, cluster, clusterId,
+            urls, maxUpload, maxPixels, maxCandidates, timeout, threads, queue, weights, quiet, cluster, clusterId,
         };
         backend.AddTo(command);
         command.With(
@@ -74,6 +75,7 @@ internal static class ServeCommand
                 Urls = pr.GetValue(urls)!,
                 MaxUploadBytes = pr.GetValue(maxUpload),
                 MaxPixels = pr.GetValue(maxPixels),
+                MaxCandidates = pr.GetValue(maxCandidates),
                 RequestTimeout = TimeSpan.FromSeconds(seconds),
                 MaxConcurrentDetections = pr.GetValue(threads),
                 MaxQueuedRequests = pr.GetValue(queue),
@@ -113,6 +115,7 @@ internal static class ServeCommand
             {
                 nameof(WebServerOptions.MaxUploadBytes) => "--max-upload-bytes",
                 nameof(WebServerOptions.MaxPixels) => "--max-pixels",
+                nameof(WebServerOptions.MaxCandidates) => "--max-candidates",
                 nameof(WebServerOptions.RequestTimeout) => "--request-timeout-seconds",
                 nameof(WebServerOptions.MaxConcurrentDetections) => "--threads",
                 nameof(WebServerOptions.MaxQueuedRequests) => "--max-queue",

@@ -10,7 +10,7 @@ namespace Mtcnn.Cli.Serve;
 /// </summary>
 internal sealed class SiloImageProcessor : IImageProcessor
 {
-    private readonly Dictionary<(string? Weights, long MaxUploadBytes, long MaxPixels), ImageWorker> workers = [];
+    private readonly Dictionary<(string? Weights, long MaxUploadBytes, long MaxPixels, int MaxCandidates), ImageWorker> workers = [];
     private readonly Lock gate = new();
     private readonly CliConsole console;
 
@@ -58,17 +58,18 @@ internal sealed class SiloImageProcessor : IImageProcessor
 
     private ImageWorker WorkerFor(ClusterImageSettings s)
     {
-        if (s.MaxUploadBytes < 1 || s.MaxPixels < 1)
+        if (s.MaxUploadBytes < 1 || s.MaxPixels < 1 || s.MaxCandidates is < 0 or > 10_000_000)
         {
-            throw new ArgumentException($"limits out of range (max upload {s.MaxUploadBytes} bytes, max pixels {s.MaxPixels})");
+            throw new ArgumentException($"limits out of range (max upload {s.MaxUploadBytes} bytes, max pixels {s.MaxPixels}, max candidates {s.MaxCandidates})");
         }
 
-        var key = (s.Weights, s.MaxUploadBytes, s.MaxPixels);
+        int maxCandidates = s.MaxCandidates == 0 ? WebServerOptions.DefaultMaxCandidates : s.MaxCandidates;
+        var key = (s.Weights, s.MaxUploadBytes, s.MaxPixels, maxCandidates);
         lock (gate)
         {
             if (!workers.TryGetValue(key, out var worker))
             {
-                worker = new ImageWorker(WeightsFile.Load(s.Weights, "--weights", console), s.MaxUploadBytes, s.MaxPixels);
+                worker = new ImageWorker(WeightsFile.Load(s.Weights, "--weights", console), s.MaxUploadBytes, s.MaxPixels, maxCandidates: maxCandidates);
                 workers[key] = worker;
             }
 

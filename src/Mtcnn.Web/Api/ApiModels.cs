@@ -15,7 +15,7 @@ internal sealed record FaceResponse(double[] Box, double Score, double[][]? Land
 /// <param name="Height">Height of the decoded, upright image in pixels.</param>
 /// <param name="Faces">Faces, best first.</param>
 /// <param name="CandidateLimitReached">
-/// Present (true) only when more candidates than the server's candidate limit (50,000) survived a stage and only the
+/// Present (true) only when more candidates than the server's candidate limit (maxCandidates in /api/health; default 50,000) survived a stage and only the
 /// best-scoring went on, so faces may be missing (very low thresholds with a small minFaceSize).
 /// </param>
 internal sealed record DetectionResponse(string Image, int Width, int Height, IReadOnlyList<FaceResponse> Faces, bool? CandidateLimitReached = null);
@@ -29,7 +29,8 @@ internal sealed record ErrorResponse(string Error);
 /// <param name="MaxPixels">Largest image in pixels (422 above).</param>
 /// <param name="RequestTimeoutSeconds">Longest request in seconds (503 after).</param>
 /// <param name="MaxQueuedRequests">Requests that may wait for a worker (503 beyond).</param>
-internal sealed record LimitsResponse(long MaxUploadBytes, long MaxPixels, double RequestTimeoutSeconds, int MaxQueuedRequests);
+/// <param name="MaxCandidates">Most candidates a detection passes between stages ("candidateLimitReached" when capped).</param>
+internal sealed record LimitsResponse(long MaxUploadBytes, long MaxPixels, double RequestTimeoutSeconds, int MaxQueuedRequests, int MaxCandidates);
 
 /// <summary>The body of <c>GET /api/health</c>.</summary>
 /// <param name="Status">Always "ok" when the server answers.</param>

@@ -27,7 +27,8 @@ internal sealed record DetectQuery(DetectorOptions Options, string Format)
     /// <param name="allowFormat">True for <c>/api/annotate</c>, which also takes <c>format</c>.</param>
     /// <param name="maxPixels">The server's pixel limit, passed on as <see cref="DetectorOptions.MaxImagePixels"/>.</param>
     /// <exception cref="ApiException">A parameter is unknown, repeated, malformed or out of range (400).</exception>
-    public static DetectQuery Parse(IQueryCollection query, bool allowFormat, long maxPixels)
+    /// <param name="maxCandidates">The server's candidate limit, passed on as <see cref="DetectorOptions.MaxCandidates"/>.</param>
+    public static DetectQuery Parse(IQueryCollection query, bool allowFormat, long maxPixels, int maxCandidates)
     {
         ArgumentNullException.ThrowIfNull(query);
         foreach (var (key, values) in query)
@@ -82,6 +83,7 @@ internal sealed record DetectQuery(DetectorOptions Options, string Format)
             // One thread per image: the worker pool already runs one image per core.
             MaxDegreeOfParallelism = 1,
             MaxImagePixels = maxPixels,
+            MaxCandidates = maxCandidates,
         };
         Validate(options);
         string format = allowFormat ? Choice(query, FormatParameter, "png", [.. Formats]) : "png";

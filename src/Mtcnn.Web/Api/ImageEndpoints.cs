@@ -26,7 +26,7 @@ internal sealed partial class ImageEndpoints
         this.options = options;
         this.workers = workers;
         this.logger = logger;
-        worker = new ImageWorker(options.Weights, options.MaxUploadBytes, options.MaxPixels, options.NetworkBackend);
+        worker = new ImageWorker(options.Weights, options.MaxUploadBytes, options.MaxPixels, options.NetworkBackend, options.MaxCandidates);
         backend = options.Backend;
     }
 
@@ -60,7 +60,7 @@ internal sealed partial class ImageEndpoints
         CancellationToken aborted = context.RequestAborted;
         try
         {
-            var query = DetectQuery.Parse(context.Request.Query, annotate, options.MaxPixels);
+            var query = DetectQuery.Parse(context.Request.Query, annotate, options.MaxPixels, options.MaxCandidates);
             if (!workers.TryAdmit())
             {
                 context.Response.Headers.RetryAfter = "1";
